@@ -1,0 +1,206 @@
+//! The one error type of the GraphQL layer and its mapping to `extensions.code`.
+//!
+//! Resolvers return [`Result<T>`] and use `?`; the conversion into
+//! [`async_graphql::Error`] below is the only place where a variant becomes a code, a
+//! message and extensions. The `custom-error-conversion` feature of async-graphql is on,
+//! so no other error type can reach a client with its `Display` text by accident.
+
+use std::sync::Arc;
+
+use async_graphql::ErrorExtensions;
+
+/// The stable codes a client may see in `extensions.code`. This list is the contract.
+pub mod code {
+    /// No valid session came with a request that needs one.
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    /// The viewer can see the object but may not do this to it.
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    /// The object does not exist, or the viewer may not see it.
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    /// An argument is malformed or out of range; `extensions.field` names it.
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    /// The write clashes with existing data (a unique name, the last-owner rule).
+    pub const CONFLICT: &str = "CONFLICT";
+    /// Too many attempts; `extensions.retryAfter` says how many seconds to wait.
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    /// Something failed on the server; the cause is only in the server log.
+    pub const INTERNAL: &str = "INTERNAL";
+}
+
+/// Shorthand for resolver results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything a resolver can fail with.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// The request carries no session, or an expired or revoked one. Says nothing about
+    /// which, so a stolen-then-revoked token learns nothing.
+    #[error("authentication required")]
+    Unauthenticated,
+
+    /// The viewer may read the object but not change it. Only used where reading is
+    /// allowed; otherwise [`Error::NotFound`] hides that the object exists.
+    #[error("not allowed")]
+    Forbidden,
+
+    /// Missing, or invisible to the viewer: the two are deliberately indistinguishable.
+    #[error("not found")]
+    NotFound,
+
+    /// Input that fails validation before the database sees it. The message is meant
+    /// for the person filling in the form, `field` for the form itself.
+    #[error("{message}")]
+    BadUserInput { field: String, message: String },
+
+    /// The write breaks a uniqueness or ownership rule. `field` is set when one input
+    /// field is at fault (a duplicate name), absent for rules about the whole object.
+    #[error("{message}")]
+    Conflict {
+        field: Option<String>,
+        message: String,
+    },
+
+    /// Too many attempts in a window; the client should wait `retry_after_secs`.
+    #[error("too many attempts, retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+
+    /// A failure the client can do nothing about (database down, a bug). The cause is
+    /// logged on the server and never sent: database messages name tables, columns
+    /// and values.
+    #[error("internal error")]
+    Internal(Arc<dyn std::error::Error + Send + Sync>),
+}
+
+impl Error {
+    /// A [`Error::BadUserInput`] for `field`.
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadUserInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Wraps any unexpected failure as [`Error::Internal`].
+    pub fn internal(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal(Arc::new(source))
+    }
+
+    /// The stable code of this error, as sent in `extensions.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated => code::UNAUTHENTICATED,
+            Self::Forbidden => code::FORBIDDEN,
+            Self::NotFound => code::NOT_FOUND,
+            Self::BadUserInput { .. } => code::BAD_USER_INPUT,
+            Self::Conflict { .. } => code::CONFLICT,
+            Self::RateLimited { .. } => code::RATE_LIMITED,
+            Self::Internal(_) => code::INTERNAL,
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for Error {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Self::internal(err)
+    }
+}
+
+impl ErrorExtensions for Error {
+    fn extend(&self) -> async_graphql::Error {
+        if let Self::Internal(cause) = self {
+            // Logged here, inside the request's span, so the line carries the request id
+            // that the server adds to the client's copy of this error.
+            tracing::error!(error = %cause, "internal error");
+        }
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            match self {
+                Self::BadUserInput { field, .. } => ext.set("field", field.as_str()),
+                Self::Conflict {
+                    field: Some(field), ..
+                } => ext.set("field", field.as_str()),
+                Self::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
+                _ => {}
+            }
+        })
+    }
+}
+
+impl From<Error> for async_graphql::Error {
+    fn from(err: Error) -> Self {
+        err.extend()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{ErrorExtensionValues, Value};
+
+    use super::*;
+
+    fn convert(err: Error) -> (String, ErrorExtensionValues) {
+        let gql: async_graphql::Error = err.into();
+        let ext = gql.extensions.unwrap_or_default();
+        (gql.message, ext)
+    }
+
+    #[test]
+    fn each_variant_maps_to_its_code() {
+        let cases = [
+            (Error::Unauthenticated, code::UNAUTHENTICATED),
+            (Error::Forbidden, code::FORBIDDEN),
+            (Error::NotFound, code::NOT_FOUND),
+            (Error::bad_input("email", "bad"), code::BAD_USER_INPUT),
+            (
+                Error::Conflict {
+                    field: None,
+                    message: "taken".into(),
+                },
+                code::CONFLICT,
+            ),
+            (
+                Error::RateLimited {
+                    retry_after_secs: 3,
+                },
+                code::RATE_LIMITED,
+            ),
+            (
+                Error::internal(std::io::Error::other("disk on fire")),
+                code::INTERNAL,
+            ),
+        ];
+        for (err, expected) in cases {
+            let name = format!("{err:?}");
+            let (_, ext) = convert(err);
+            assert_eq!(
+                ext.get("code"),
+                Some(&Value::from(expected)),
+                "{name} maps to {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn field_errors_name_the_field() {
+        let (message, ext) = convert(Error::bad_input("email", "not an email address"));
+        assert_eq!(message, "not an email address");
+        assert_eq!(ext.get("field"), Some(&Value::from("email")));
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let (message, ext) = convert(Error::internal(std::io::Error::other(
+            "relation \"users\" does not exist",
+        )));
+        assert_eq!(message, "internal error");
+        assert_eq!(ext.get("field"), None);
+    }
+
+    #[test]
+    fn rate_limited_says_when_to_retry() {
+        let (_, ext) = convert(Error::RateLimited {
+            retry_after_secs: 42,
+        });
+        assert_eq!(ext.get("retryAfter"), Some(&Value::from(42u64)));
+    }
+}

@@ -1,0 +1,144 @@
+//! Configuration: one struct, read from flags or the environment, so `--help`, the
+//! environment and the README never disagree.
+
+use std::net::SocketAddr;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// workgraph: a GraphQL API for teams that run client work.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "workgraph", version, about)]
+pub struct Config {
+    /// Database to use: `sqlite://path?mode=rwc` or `postgres://user@host/db`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://workgraph.db?mode=rwc",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: String,
+
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "WORKGRAPH_ADDR",
+        default_value = "127.0.0.1:8000",
+        global = true
+    )]
+    pub addr: SocketAddr,
+
+    /// Log filter in `tracing` syntax (e.g. `info,sqlx=warn`).
+    #[arg(
+        long = "log",
+        env = "RUST_LOG",
+        default_value = "info,sqlx=warn",
+        global = true
+    )]
+    pub log_filter: String,
+
+    /// Log line format.
+    #[arg(long, env = "WORKGRAPH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// What to do; serves when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The CLI's commands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Print the GraphQL schema (SDL) to standard output. Needs no database.
+    ExportSchema,
+    /// Apply or inspect database migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+}
+
+/// What `workgraph migrate` does.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Roll back the last `steps` migrations.
+    Down {
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List the migrations and whether each is applied.
+    Status,
+}
+
+impl Config {
+    /// The configuration for serving `database_url` on `addr`, with every other setting at
+    /// its default: what tests and embedders start from.
+    pub fn new(database_url: impl Into<String>, addr: SocketAddr) -> Self {
+        Self {
+            database_url: database_url.into(),
+            addr,
+            log_filter: "info,sqlx=warn".into(),
+            log_format: LogFormat::Text,
+            command: None,
+        }
+    }
+}
+
+/// `url` with any password replaced, fit for a log line or an error message.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match credentials.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/wg"),
+            "postgres://app:***@db:5432/wg"
+        );
+        assert_eq!(redact_url("postgres://app@db/wg"), "postgres://app@db/wg");
+        assert_eq!(
+            redact_url("sqlite://workgraph.db?mode=rwc"),
+            "sqlite://workgraph.db?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn serves_by_default() {
+        let config = Config::try_parse_from(["workgraph"]).expect("defaults parse");
+        assert!(config.command.is_none());
+        assert_eq!(config.addr.to_string(), "127.0.0.1:8000");
+    }
+
+    #[test]
+    fn rejects_a_bad_address() {
+        let err = Config::try_parse_from(["workgraph", "--addr", "nowhere"])
+            .expect_err("an address without a port is refused");
+        assert!(err.to_string().contains("--addr"), "{err}");
+    }
+}

@@ -1,0 +1,71 @@
+//! The workgraph server as a library: `main` and the end-to-end tests start it the same way.
+//!
+//! Start-up order: configuration → tracing → database and migrations → schema → router →
+//! serve until a shutdown signal, finishing the requests in flight.
+
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod telemetry;
+
+use std::future::Future;
+use std::io;
+
+use axum::Router;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+
+pub use app::AppState;
+pub use config::Config;
+
+/// The schema with the server's data attached.
+pub fn schema(db: DatabaseConnection) -> graph::WorkgraphSchema {
+    graph::schema().data(db).finish()
+}
+
+/// The full router for an open, migrated database.
+pub fn app(db: DatabaseConnection) -> Router {
+    let schema = schema(db.clone());
+    app::router(AppState { schema, db })
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then stops accepting and
+/// returns once the requests in flight are answered.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received, finishing requests in flight");
+}

@@ -1,0 +1,84 @@
+//! The `workgraph` binary: parses the configuration and runs the chosen command.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser;
+use migration::{Migrator, MigratorTrait};
+use server::config::{Command, Config, MigrateAction};
+use tokio::net::TcpListener;
+
+fn main() -> ExitCode {
+    let config = match Config::try_parse() {
+        Ok(config) => config,
+        Err(err) if !err.use_stderr() => {
+            // --help and --version
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            let rendered = err.render().to_string();
+            let first = rendered
+                .lines()
+                .next()
+                .unwrap_or("error: invalid arguments");
+            eprintln!("{first}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err:#}");
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    match config.command.clone().unwrap_or(Command::Serve) {
+        Command::ExportSchema => {
+            print!("{}", graph::sdl());
+            Ok(())
+        }
+        Command::Migrate { action } => {
+            server::telemetry::init(&config.log_filter, config.log_format)
+                .context("invalid log filter (RUST_LOG / --log)")?;
+            let db = server::db::connect(&config.database_url).await?;
+            match action {
+                MigrateAction::Up => Migrator::up(&db, None).await?,
+                MigrateAction::Down { steps } => Migrator::down(&db, Some(steps)).await?,
+                MigrateAction::Status => Migrator::status(&db).await?,
+            }
+            Ok(())
+        }
+        Command::Serve => serve(config).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    server::telemetry::init(&config.log_filter, config.log_format)
+        .context("invalid log filter (RUST_LOG / --log)")?;
+    let db = server::db::connect(&config.database_url).await?;
+    server::db::migrate(&db).await?;
+    let router = server::app(db);
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.addr))?;
+    let addr = listener.local_addr()?;
+    tracing::info!("serving GraphQL on http://{addr}/graphql (GraphiQL in a browser)");
+    server::serve(listener, router, server::shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,14 @@
+//! The ordered list of workgraph's schema migrations, run by the server at start-up.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20260101_000001_seed_schema;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20260101_000001_seed_schema::Migration)]
+    }
+}

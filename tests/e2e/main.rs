@@ -1,0 +1,13 @@
+//! End-to-end tests: each starts the real server on `127.0.0.1:0` with its own database
+//! and talks to it as a client would. One binary, so the suite links once.
+
+#![expect(
+    clippy::expect_used,
+    reason = "a test fails by panicking with a message"
+)]
+
+mod constraints;
+mod http;
+mod schema_file;
+mod shutdown;
+mod websocket;

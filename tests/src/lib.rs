@@ -1,0 +1,168 @@
+//! The end-to-end test harness: a real server on `127.0.0.1:0` against a fresh database per
+//! test, and small clients for GraphQL over HTTP and WebSocket.
+//!
+//! The database is a temporary SQLite file unless `TEST_DATABASE_URL` names a PostgreSQL
+//! server; then each test gets its own freshly created database, dropped when the test ends.
+
+mod database;
+mod ws;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use sea_orm::DatabaseConnection;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use database::TestDatabase;
+pub use ws::{InitOutcome, WsClient, WsProtocol};
+
+/// A running server with its own database.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    /// A connection to the same database the server uses, for reading rows directly.
+    pub db: DatabaseConnection,
+    http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+    // Last, so the server and connections above go before the database is dropped.
+    database: TestDatabase,
+}
+
+impl TestApp {
+    /// Starts the server as `main` does, on a fresh database.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|router| router).await
+    }
+
+    /// Like [`TestApp::spawn`], letting the test wrap the real router (to observe requests).
+    pub async fn spawn_with(wrap: impl FnOnce(Router) -> Router) -> Self {
+        let database = TestDatabase::create().await;
+        let db = server::db::connect(database.url())
+            .await
+            .unwrap_or_else(|err| panic!("connect to the test database: {err}"));
+        server::db::migrate(&db)
+            .await
+            .unwrap_or_else(|err| panic!("migrate the test database: {err}"));
+        let router = wrap(server::app(db.clone()));
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|err| panic!("bind 127.0.0.1:0: {err}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|err| panic!("local address: {err}"));
+        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(server::serve(listener, router, async {
+            let _ = shutdown_rx.await;
+        }));
+        Self {
+            addr,
+            db,
+            http: reqwest::Client::new(),
+            shutdown: Some(shutdown_tx),
+            server: Some(server),
+            database,
+        }
+    }
+
+    /// Whether the test runs on PostgreSQL (some database wording differs).
+    pub fn is_postgres(&self) -> bool {
+        self.database.is_postgres()
+    }
+
+    /// `http://127.0.0.1:port` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A plain HTTP client for requests the GraphQL helpers don't cover.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Sends `query` with `variables` anonymously.
+    pub async fn graphql(&self, query: &str, variables: Value) -> GqlResponse {
+        self.graphql_as(None, query, variables).await
+    }
+
+    /// Sends `query` with `variables`, with `Authorization: Bearer <token>` when given.
+    pub async fn graphql_as(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> GqlResponse {
+        let mut request = self
+            .http
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("POST /graphql: {err}"));
+        let status = response.status().as_u16();
+        let body = response
+            .json::<Value>()
+            .await
+            .unwrap_or_else(|err| panic!("POST /graphql answered non-JSON: {err}"));
+        GqlResponse { status, body }
+    }
+
+    /// Opens a GraphQL WebSocket on `/graphql/ws` speaking `protocol`.
+    pub async fn ws(&self, protocol: WsProtocol) -> WsClient {
+        WsClient::connect(&format!("ws://{}/graphql/ws", self.addr), protocol).await
+    }
+
+    /// Signals shutdown and returns the server task, which ends once requests in flight
+    /// are answered.
+    pub fn shutdown(&mut self) -> JoinHandle<std::io::Result<()>> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.server
+            .take()
+            .unwrap_or_else(|| panic!("the server was already shut down"))
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// A GraphQL response: the HTTP status and the JSON body.
+#[derive(Debug)]
+pub struct GqlResponse {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl GqlResponse {
+    /// `data`, after asserting that there are no errors.
+    pub fn data(&self) -> &Value {
+        assert!(
+            self.body.get("errors").is_none(),
+            "expected no errors, got {}",
+            self.body
+        );
+        &self.body["data"]
+    }
+
+    /// `extensions.code` of the first error, after asserting there is one.
+    pub fn error_code(&self) -> &str {
+        self.body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("expected an error with a code, got {}", self.body))
+    }
+}
