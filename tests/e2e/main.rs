@@ -8,6 +8,7 @@
 
 mod constraints;
 mod http;
+mod migrations;
 mod schema_file;
 mod shutdown;
 mod websocket;

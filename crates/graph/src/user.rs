@@ -8,9 +8,10 @@ use sea_orm::EntityTrait;
 use crate::context::ContextExt;
 use crate::error::Result;
 
-/// A person with an account.
+/// A person with an account. The stored password hash has no field here by design.
 pub struct User(pub user::Model);
 
+/// A person with an account.
 #[Object]
 impl User {
     /// Stable identifier of the user.
@@ -51,6 +52,7 @@ fn is_self(ctx: &Context<'_>, user: &user::Model) -> bool {
 #[derive(Default)]
 pub struct UserQuery;
 
+/// Reads about the viewer.
 #[Object]
 impl UserQuery {
     /// The signed-in user, or `null` for an anonymous request.

@@ -2,8 +2,12 @@
 
 use std::time::Duration;
 
+use std::str::FromStr;
+
 use migration::{Migrator, MigratorTrait};
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::postgres::PgConnectOptions;
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 use crate::config::redact_url;
@@ -11,20 +15,23 @@ use crate::config::redact_url;
 /// Why the database could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("cannot connect to database {url}: {source}")]
-    Connect {
-        url: String,
-        #[source]
-        source: DbErr,
-    },
+    // The causes are kept as text: the drivers' errors repeat their own sources in their
+    // messages, and an operator wants the cause once, on one line.
+    #[error("cannot connect to database {url}: {cause}")]
+    Connect { url: String, cause: String },
     #[error("database migration failed: {0}")]
-    Migrate(#[source] DbErr),
+    Migrate(String),
 }
 
 /// Connects to `url`. On SQLite: write-ahead log with `synchronous=FULL` (an answered write
 /// survives a power cut), foreign keys on, and a busy timeout so concurrent writers wait
 /// instead of failing.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbError> {
+    let connect_error = |cause: String| DbError::Connect {
+        url: redact_url(url),
+        cause,
+    };
+    probe(url).await.map_err(connect_error)?;
     let mut options = ConnectOptions::new(url);
     options
         .connect_timeout(Duration::from_secs(5))
@@ -36,22 +43,42 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbError> {
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5))
         });
-    let db = Database::connect(options)
+    Database::connect(options)
         .await
-        .map_err(|source| DbError::Connect {
-            url: redact_url(url),
-            source,
-        })?;
-    // A lazy pool would connect on the first query; ask now so a wrong URL fails at
-    // start-up with its own message.
-    db.ping().await.map_err(|source| DbError::Connect {
-        url: redact_url(url),
-        source,
-    })?;
-    Ok(db)
+        .map_err(|err| connect_error(err.to_string()))
+}
+
+/// Opens and closes one plain connection. A pool only reports "timed out" when its
+/// connections fail; a single connection says why (refused, unknown host, bad password,
+/// unwritable file) and does so at once.
+async fn probe(url: &str) -> Result<(), String> {
+    let cause = |err: sea_orm::sqlx::Error| err.to_string();
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        let options = PgConnectOptions::from_str(url).map_err(cause)?;
+        options
+            .connect()
+            .await
+            .map_err(cause)?
+            .close()
+            .await
+            .map_err(cause)
+    } else if url.starts_with("sqlite:") {
+        let options = SqliteConnectOptions::from_str(url).map_err(cause)?;
+        options
+            .connect()
+            .await
+            .map_err(cause)?
+            .close()
+            .await
+            .map_err(cause)
+    } else {
+        Err("unsupported scheme: use sqlite:// or postgres://".into())
+    }
 }
 
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbError> {
-    Migrator::up(db, None).await.map_err(DbError::Migrate)
+    Migrator::up(db, None)
+        .await
+        .map_err(|err: DbErr| DbError::Migrate(err.to_string()))
 }
