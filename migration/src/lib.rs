@@ -3,12 +3,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_seed_schema;
+mod m20260201_000001_sessions;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20260101_000001_seed_schema::Migration)]
+        vec![
+            Box::new(m20260101_000001_seed_schema::Migration),
+            Box::new(m20260201_000001_sessions::Migration),
+        ]
     }
 }

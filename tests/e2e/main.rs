@@ -6,6 +6,7 @@
     reason = "a test fails by panicking with a message"
 )]
 
+mod accounts;
 mod constraints;
 mod http;
 mod migrations;

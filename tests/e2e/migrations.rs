@@ -3,7 +3,7 @@
 use migration::{Migrator, MigratorTrait, SchemaManager};
 use tests::TestDatabase;
 
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 10] = [
     "workspaces",
     "users",
     "workspace_users",
@@ -13,6 +13,7 @@ const TABLES: [&str; 9] = [
     "tasks",
     "time_logs",
     "chat_messages",
+    "sessions",
 ];
 
 async fn tables_present(manager: &SchemaManager<'_>) -> Vec<&'static str> {

@@ -1,14 +1,20 @@
 //! GraphQL over WebSocket on `/graphql/ws`, in both sub-protocols.
 
+use serde_json::Value;
 use serde_json::json;
 use tests::{InitOutcome, TestApp, WsProtocol};
+
+fn bearer(token: &str) -> Value {
+    json!({ "authorization": format!("Bearer {token}") })
+}
 
 #[tokio::test]
 async fn connection_init_is_acknowledged_in_both_protocols() {
     let app = TestApp::spawn().await;
+    let ann = app.sign_up("ann@example.io").await;
     for protocol in [WsProtocol::TransportWs, WsProtocol::LegacyWs] {
         let mut ws = app.ws(protocol).await;
-        match ws.init(json!({})).await {
+        match ws.init(bearer(&ann.token)).await {
             InitOutcome::Ack => {}
             InitOutcome::Refused(why) => panic!("{protocol:?}: refused: {why}"),
         }
@@ -18,8 +24,12 @@ async fn connection_init_is_acknowledged_in_both_protocols() {
 #[tokio::test]
 async fn a_query_runs_over_the_socket() {
     let app = TestApp::spawn().await;
+    let ann = app.sign_up("ann@example.io").await;
     let mut ws = app.ws(WsProtocol::TransportWs).await;
-    assert!(matches!(ws.init(json!({})).await, InitOutcome::Ack));
+    assert!(matches!(
+        ws.init(bearer(&ann.token)).await,
+        InitOutcome::Ack
+    ));
     ws.send(json!({
         "id": "1",
         "type": "subscribe",

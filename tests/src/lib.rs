@@ -19,6 +19,17 @@ use tokio::task::JoinHandle;
 pub use database::TestDatabase;
 pub use ws::{InitOutcome, WsClient, WsProtocol};
 
+/// The password every test account signs up with. No response may ever contain it.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A signed-up user: their bearer token and id.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub email: String,
+    pub token: String,
+}
+
 /// A running server with its own database.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -46,7 +57,8 @@ impl TestApp {
         server::db::migrate(&db)
             .await
             .unwrap_or_else(|err| panic!("migrate the test database: {err}"));
-        let router = wrap(server::app(db.clone()));
+        let config = server::Config::new(database.url(), ([127, 0, 0, 1], 0).into());
+        let router = wrap(server::app(db.clone(), &config));
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap_or_else(|err| panic!("bind 127.0.0.1:0: {err}"));
@@ -106,11 +118,48 @@ impl TestApp {
             .await
             .unwrap_or_else(|err| panic!("POST /graphql: {err}"));
         let status = response.status().as_u16();
-        let body = response
-            .json::<Value>()
+        let text = response
+            .text()
             .await
-            .unwrap_or_else(|err| panic!("POST /graphql answered non-JSON: {err}"));
+            .unwrap_or_else(|err| panic!("POST /graphql body: {err}"));
+        // Secrets never leave the server: checked on every response of every test.
+        assert!(
+            !text.contains(PASSWORD),
+            "a response contains a password: {text}"
+        );
+        assert!(
+            !text.contains("$argon2"),
+            "a response contains a password hash: {text}"
+        );
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|err| panic!("POST /graphql answered non-JSON {text}: {err}"));
         GqlResponse { status, body }
+    }
+
+    /// Signs up `email` (named after its local part) with [`PASSWORD`].
+    pub async fn sign_up(&self, email: &str) -> Account {
+        let name = email.split('@').next().unwrap_or(email);
+        let response = self
+            .graphql(
+                "mutation SignUp($input: SignUpInput!) {
+                    signUp(input: $input) { token user { id email } }
+                }",
+                json!({ "input": { "name": name, "email": email, "password": PASSWORD } }),
+            )
+            .await;
+        let payload = &response.data()["signUp"];
+        let field = |name: &str| {
+            payload["user"][name]
+                .as_str()
+                .or_else(|| payload[name].as_str())
+                .unwrap_or_else(|| panic!("signUp without {name}: {}", response.body))
+                .to_owned()
+        };
+        Account {
+            id: field("id"),
+            email: field("email"),
+            token: field("token"),
+        }
     }
 
     /// Opens a GraphQL WebSocket on `/graphql/ws` speaking `protocol`.

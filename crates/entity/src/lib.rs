@@ -44,6 +44,7 @@ pub mod client;
 pub mod project;
 pub mod project_user;
 pub mod role;
+pub mod session;
 pub mod task;
 pub mod time_log;
 pub mod user;
@@ -56,6 +57,7 @@ pub mod prelude {
     pub use super::project::Entity as Project;
     pub use super::project_user::Entity as ProjectUser;
     pub use super::role::Role;
+    pub use super::session::Entity as Session;
     pub use super::task::Entity as Task;
     pub use super::task::TaskStatus;
     pub use super::time_log::Entity as TimeLog;

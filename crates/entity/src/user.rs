@@ -21,6 +21,8 @@ pub struct Model {
 pub enum Relation {
     #[sea_orm(has_many = "super::chat_message::Entity")]
     ChatMessage,
+    #[sea_orm(has_many = "super::session::Entity")]
+    Session,
     #[sea_orm(has_many = "super::project_user::Entity")]
     ProjectUser,
     #[sea_orm(has_many = "super::time_log::Entity")]
@@ -39,6 +41,12 @@ impl Related<super::chat_message::Entity> for Entity {
 impl Related<super::project_user::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::ProjectUser.def()
+    }
+}
+
+impl Related<super::session::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Session.def()
     }
 }
 

@@ -1,7 +1,10 @@
-//! What a resolver may ask of its request: the database handle and the viewer.
+//! What a resolver may ask of its request: the database handle, who is asking, and from
+//! where.
 //!
-//! The server puts both into the schema's or the request's data; resolvers reach them
+//! The server puts these into the schema's or the request's data; resolvers reach them
 //! through [`ContextExt`] so a missing piece is an `INTERNAL` error, never a panic.
+
+use std::net::IpAddr;
 
 use async_graphql::Context;
 use sea_orm::DatabaseConnection;
@@ -9,11 +12,27 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
-/// The signed-in user a request acts for. Absent for anonymous requests.
+/// The signed-in user a request acts for, and the session it came with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Viewer {
     pub user_id: Uuid,
+    pub session_id: Uuid,
 }
+
+/// Who is asking, as far as the request's credentials tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authentication {
+    /// No credentials were sent.
+    Anonymous,
+    /// Credentials were sent but are malformed, unknown, expired or revoked.
+    Invalid,
+    /// A valid session.
+    Signed(Viewer),
+}
+
+/// The address the request came from, for per-client rate limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
 
 /// A piece of request data the server failed to provide: a wiring bug, not a user error.
 #[derive(Debug, thiserror::Error)]
@@ -24,17 +43,42 @@ struct MissingData(&'static str);
 pub trait ContextExt {
     /// The database every resolver reads and writes through.
     fn db(&self) -> Result<&DatabaseConnection>;
-    /// The viewer, when the request carries a valid session.
-    fn viewer(&self) -> Option<&Viewer>;
+
+    /// Shared state the server registered (settings, limiters, hashers).
+    fn service<T: Send + Sync + 'static>(&self) -> Result<&T>;
+
+    /// The viewer, or `None` for an anonymous request. Credentials that don't hold are
+    /// `UNAUTHENTICATED` rather than anonymous, so a client knows to sign in again.
+    fn viewer(&self) -> Result<Option<&Viewer>>;
+
+    /// The viewer; `UNAUTHENTICATED` when there is none.
+    fn require_viewer(&self) -> Result<&Viewer> {
+        self.viewer()?.ok_or(Error::Unauthenticated)
+    }
+
+    /// Where the request came from, when the transport knows.
+    fn client_addr(&self) -> Option<IpAddr>;
 }
 
 impl ContextExt for Context<'_> {
     fn db(&self) -> Result<&DatabaseConnection> {
-        self.data_opt::<DatabaseConnection>()
-            .ok_or_else(|| Error::internal(MissingData("database connection")))
+        self.service::<DatabaseConnection>()
     }
 
-    fn viewer(&self) -> Option<&Viewer> {
-        self.data_opt::<Viewer>()
+    fn service<T: Send + Sync + 'static>(&self) -> Result<&T> {
+        self.data_opt::<T>()
+            .ok_or_else(|| Error::internal(MissingData(std::any::type_name::<T>())))
+    }
+
+    fn viewer(&self) -> Result<Option<&Viewer>> {
+        match self.data_opt::<Authentication>() {
+            None | Some(Authentication::Anonymous) => Ok(None),
+            Some(Authentication::Invalid) => Err(Error::Unauthenticated),
+            Some(Authentication::Signed(viewer)) => Ok(Some(viewer)),
+        }
+    }
+
+    fn client_addr(&self) -> Option<IpAddr> {
+        self.data_opt::<ClientAddr>().map(|addr| addr.0)
     }
 }

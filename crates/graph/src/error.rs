@@ -105,6 +105,40 @@ impl From<sea_orm::DbErr> for Error {
     }
 }
 
+/// A UNIQUE constraint of the schema and the input field it protects. The two backends
+/// word a violation differently: PostgreSQL names the constraint, SQLite lists the
+/// columns (`UNIQUE constraint failed: users.email`).
+#[derive(Debug, Clone, Copy)]
+pub struct UniqueKey {
+    pub constraint: &'static str,
+    pub sqlite_columns: &'static str,
+    pub field: &'static str,
+    pub message: &'static str,
+}
+
+/// Turns a violation of a known UNIQUE constraint into [`Error::Conflict`] on its field,
+/// at the call site, with `?` still working; any other database error stays `INTERNAL`.
+/// The API checks first where it can; this covers the race between check and write.
+pub trait DbResultExt<T> {
+    fn on_unique(self, key: UniqueKey) -> Result<T>;
+}
+
+impl<T> DbResultExt<T> for std::result::Result<T, sea_orm::DbErr> {
+    fn on_unique(self, key: UniqueKey) -> Result<T> {
+        self.map_err(|err| match err.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(message))
+                if message.contains(key.constraint) || message.contains(key.sqlite_columns) =>
+            {
+                Error::Conflict {
+                    field: Some(key.field.to_owned()),
+                    message: key.message.to_owned(),
+                }
+            }
+            _ => Error::from(err),
+        })
+    }
+}
+
 impl ErrorExtensions for Error {
     fn extend(&self) -> async_graphql::Error {
         if let Self::Internal(cause) = self {

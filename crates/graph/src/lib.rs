@@ -5,23 +5,24 @@
 //! SDL can be exported anywhere; the server adds the connection (and per request, the
 //! viewer) as data.
 
+pub mod account;
 pub mod context;
 pub mod error;
 pub mod user;
+pub mod validate;
 
-use async_graphql::{
-    EmptyMutation, EmptySubscription, MergedObject, SDLExportOptions, Schema, SchemaBuilder,
-};
+use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema, SchemaBuilder};
 
-pub use context::{ContextExt, Viewer};
+pub use context::{Authentication, ClientAddr, ContextExt, Viewer};
 pub use error::{Error, Result};
 
 /// The root query, composed of one part per domain.
 #[derive(MergedObject, Default)]
 pub struct Query(user::UserQuery);
 
-/// The root mutation.
-pub type Mutation = EmptyMutation;
+/// The root mutation, composed of one part per domain.
+#[derive(MergedObject, Default)]
+pub struct Mutation(account::AccountMutation);
 
 /// The root subscription.
 pub type Subscription = EmptySubscription;
@@ -30,9 +31,29 @@ pub type Subscription = EmptySubscription;
 pub type WorkgraphSchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema with every type and resolver, but no data: the caller adds the database
-/// connection with `.data(…)` before `.finish()`.
+/// connection and the services (see [`Services`]) with `.data(…)` before `.finish()`.
 pub fn schema() -> SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+}
+
+/// The shared state resolvers expect beside the database, built from configuration.
+pub struct Services {
+    pub passwords: account::password::Passwords,
+    pub login_limiter: account::rate_limit::LoginLimiter,
+    pub sessions: account::session::SessionSettings,
+}
+
+impl Services {
+    /// Adds every service to `builder`.
+    pub fn register(
+        self,
+        builder: SchemaBuilder<Query, Mutation, Subscription>,
+    ) -> SchemaBuilder<Query, Mutation, Subscription> {
+        builder
+            .data(self.passwords)
+            .data(self.login_limiter)
+            .data(self.sessions)
+    }
 }
 
 /// The SDL of the schema, with fields, arguments and enum values sorted so a change to the

@@ -9,43 +9,69 @@ use crate::context::ContextExt;
 use crate::error::Result;
 
 /// A person with an account. The stored password hash has no field here by design.
-pub struct User(pub user::Model);
+pub struct User {
+    model: user::Model,
+    /// Set when the response goes to this very user although the request carried no
+    /// session yet (the payload of `signUp` and `logIn`).
+    is_recipient: bool,
+}
+
+impl User {
+    pub fn new(model: user::Model) -> Self {
+        Self {
+            model,
+            is_recipient: false,
+        }
+    }
+
+    /// A user shown to themself, whatever the request's credentials.
+    pub fn for_themself(model: user::Model) -> Self {
+        Self {
+            model,
+            is_recipient: true,
+        }
+    }
+
+    /// Whether the viewer may see this user's email and phone: the user themself only,
+    /// until workspaces let co-members see each other.
+    fn contact_visible(&self, ctx: &Context<'_>) -> bool {
+        self.is_recipient
+            || matches!(ctx.viewer(), Ok(Some(viewer)) if viewer.user_id == self.model.id)
+    }
+}
 
 /// A person with an account.
 #[Object]
 impl User {
     /// Stable identifier of the user.
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.model.id.to_string())
     }
 
     /// Display name, 1–50 characters.
     async fn name(&self) -> &str {
-        &self.0.name
+        &self.model.name
     }
 
-    /// Email address, unique per account. `null` when the viewer may not see it: it is
-    /// shown to the user themself only.
+    /// Email address, unique per account, lower-case. `null` when the viewer may not see
+    /// it: it is shown to the user themself.
     async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
-        is_self(ctx, &self.0).then_some(self.0.email.as_str())
+        self.contact_visible(ctx)
+            .then_some(self.model.email.as_str())
     }
 
     /// Phone number, up to 20 characters. `null` when unset or when the viewer may not see
     /// it (the same rule as `email`).
     async fn phone(&self, ctx: &Context<'_>) -> Option<&str> {
-        is_self(ctx, &self.0)
-            .then_some(self.0.phone.as_deref())
+        self.contact_visible(ctx)
+            .then_some(self.model.phone.as_deref())
             .flatten()
     }
 
     /// When the account was created (RFC 3339, UTC).
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.model.created_at
     }
-}
-
-fn is_self(ctx: &Context<'_>, user: &user::Model) -> bool {
-    ctx.viewer().is_some_and(|viewer| viewer.user_id == user.id)
 }
 
 /// Reads about the viewer.
@@ -55,14 +81,15 @@ pub struct UserQuery;
 /// Reads about the viewer.
 #[Object]
 impl UserQuery {
-    /// The signed-in user, or `null` for an anonymous request.
+    /// The signed-in user, or `null` for a request without a session. A token that is
+    /// expired or revoked is an `UNAUTHENTICATED` error instead.
     async fn me(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(viewer) = ctx.viewer() else {
+        let Some(viewer) = ctx.viewer()? else {
             return Ok(None);
         };
         let found = user::Entity::find_by_id(viewer.user_id)
             .one(ctx.db()?)
             .await?;
-        Ok(found.map(User))
+        Ok(found.map(User::new))
     }
 }

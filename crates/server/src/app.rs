@@ -4,17 +4,20 @@
 //! `GET /graphql/ws` upgrades to a GraphQL WebSocket (graphql-transport-ws and the legacy
 //! graphql-ws), `/healthz` says the process is up and `/readyz` that the database answers.
 
+use std::net::SocketAddr;
+
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
-use async_graphql::{Data, ServerError, Value};
+use async_graphql::{Data, ErrorExtensions, Pos, ServerError, Value};
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
-use axum::extract::{Request, State, WebSocketUpgrade};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::extract::{ConnectInfo, Request, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use graph::WorkgraphSchema;
+use graph::account::session;
 use graph::error::code;
+use graph::{Authentication, ClientAddr, WorkgraphSchema};
 use sea_orm::DatabaseConnection;
 use tower_http::LatencyUnit;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -85,13 +88,26 @@ async fn assign_request_id(mut request: Request, next: Next) -> Response {
 async fn graphql(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     request: GraphQLRequest,
 ) -> GraphQLResponse {
     let request = request.into_inner();
     if let Some(operation) = &request.operation_name {
         Span::current().record("operation", operation.as_str());
     }
-    let mut response = state.schema.execute(request).await;
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|value| value.to_str().unwrap_or_default());
+    let mut response = match session::authenticate(&state.db, authorization).await {
+        Ok(authentication) => {
+            let request = request.data(authentication).data(ClientAddr(peer.ip()));
+            state.schema.execute(request).await
+        }
+        Err(err) => async_graphql::Response::from_errors(vec![
+            err.extend().into_server_error(Pos::default()),
+        ]),
+    };
     stamp_request_id(&mut response.errors, request_id);
     response.into()
 }
@@ -121,16 +137,41 @@ async fn graphiql() -> Html<String> {
 
 async fn graphql_ws(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| {
+            let db = state.db.clone();
             GraphQLWebSocket::new(socket, state.schema, protocol)
-                .on_connection_init(|_payload| async { Ok(Data::default()) })
+                .on_connection_init(move |payload| authenticate_socket(db, peer, payload))
                 .serve()
         })
+}
+
+/// A socket is for signed-in users only: `connection_init` must carry
+/// `{"authorization": "Bearer <token>"}` with a valid session, or the connection is refused.
+async fn authenticate_socket(
+    db: DatabaseConnection,
+    peer: SocketAddr,
+    payload: serde_json::Value,
+) -> async_graphql::Result<Data> {
+    let authorization = ["authorization", "Authorization"]
+        .iter()
+        .find_map(|key| payload.get(key).and_then(serde_json::Value::as_str));
+    match session::authenticate(&db, authorization).await? {
+        Authentication::Signed(viewer) => {
+            let mut data = Data::default();
+            data.insert(Authentication::Signed(viewer));
+            data.insert(ClientAddr(peer.ip()));
+            Ok(data)
+        }
+        Authentication::Anonymous | Authentication::Invalid => {
+            Err(graph::Error::Unauthenticated.into())
+        }
+    }
 }
 
 async fn healthz() -> &'static str {

@@ -41,6 +41,15 @@ pub struct Config {
     #[arg(long, env = "WORKGRAPH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
 
+    /// How many days a session token stays valid after log-in.
+    #[arg(long, env = "WORKGRAPH_SESSION_TTL_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=365), global = true)]
+    pub session_ttl_days: u32,
+
+    /// How many password hashes may run at once (each takes 19 MiB and a core for tens of
+    /// milliseconds). Defaults to the number of cores.
+    #[arg(long, env = "WORKGRAPH_HASH_CONCURRENCY", global = true)]
+    pub hash_concurrency: Option<usize>,
+
     /// What to do; serves when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -92,6 +101,8 @@ impl Config {
             addr,
             log_filter: "info,sqlx=warn".into(),
             log_format: LogFormat::Text,
+            session_ttl_days: 30,
+            hash_concurrency: None,
             command: None,
         }
     }

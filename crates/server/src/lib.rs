@@ -10,22 +10,38 @@ pub mod telemetry;
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
+use std::thread::available_parallelism;
 
 use axum::Router;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
+use graph::account::password::Passwords;
+use graph::account::rate_limit::LoginLimiter;
+use graph::account::session::SessionSettings;
+
 pub use app::AppState;
 pub use config::Config;
 
-/// The schema with the server's data attached.
-pub fn schema(db: DatabaseConnection) -> graph::WorkgraphSchema {
-    graph::schema().data(db).finish()
+/// The schema with the database and the services `config` asks for.
+pub fn schema(db: DatabaseConnection, config: &Config) -> graph::WorkgraphSchema {
+    let hash_concurrency = config
+        .hash_concurrency
+        .unwrap_or_else(|| available_parallelism().map_or(2, usize::from));
+    let services = graph::Services {
+        passwords: Passwords::new(hash_concurrency),
+        login_limiter: LoginLimiter::default(),
+        sessions: SessionSettings {
+            ttl: chrono::Duration::days(i64::from(config.session_ttl_days)),
+        },
+    };
+    services.register(graph::schema().data(db)).finish()
 }
 
 /// The full router for an open, migrated database.
-pub fn app(db: DatabaseConnection) -> Router {
-    let schema = schema(db.clone());
+pub fn app(db: DatabaseConnection, config: &Config) -> Router {
+    let schema = schema(db.clone(), config);
     app::router(AppState { schema, db })
 }
 
@@ -36,9 +52,12 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

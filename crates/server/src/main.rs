@@ -71,7 +71,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .context("invalid log filter (RUST_LOG / --log)")?;
     let db = server::db::connect(&config.database_url).await?;
     server::db::migrate(&db).await?;
-    let router = server::app(db);
+    let router = server::app(db, &config);
     let listener = TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;

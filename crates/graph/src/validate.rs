@@ -1,0 +1,157 @@
+//! Input checks that run before the database sees a value: the seed schema's limits, and
+//! the shape of emails and phone numbers. Each failure names its input field.
+
+use crate::error::{Error, Result};
+
+/// The longest email the `users.email` and `clients.contact_email` columns hold.
+pub const EMAIL_MAX: usize = 255;
+/// The longest phone number the seed's phone columns hold.
+pub const PHONE_MAX: usize = 20;
+
+/// A required text of 1..=`max` characters after trimming; returns the trimmed text.
+pub fn required_text(field: &str, value: &str, max: usize) -> Result<String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(Error::bad_input(
+            field,
+            format!("{field} must not be blank"),
+        ));
+    }
+    max_chars(field, trimmed, max)?;
+    Ok(trimmed.to_owned())
+}
+
+/// At most `max` characters (not bytes: the database counts characters too).
+pub fn max_chars(field: &str, value: &str, max: usize) -> Result<()> {
+    if value.chars().count() > max {
+        return Err(Error::bad_input(
+            field,
+            format!("{field} must be at most {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// An email address, trimmed and lower-cased so that one mailbox is one account.
+///
+/// The check is deliberately plain: one `@`, a non-empty local part of at most 64
+/// characters, a domain with a dot and no empty labels, no whitespace or control
+/// characters. Whether the mailbox exists is for a confirmation mail, not for a regex.
+pub fn email(field: &str, value: &str) -> Result<String> {
+    let email = value.trim().to_lowercase();
+    let invalid = || Error::bad_input(field, format!("{field} is not a valid email address"));
+    if email.is_empty() {
+        return Err(invalid());
+    }
+    max_chars(field, &email, EMAIL_MAX)?;
+    let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
+    let well_formed = !local.is_empty()
+        && local.chars().count() <= 64
+        && !domain.contains('@')
+        && domain.contains('.')
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local
+            .chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && !"()<>[]\\,;:\"".contains(c));
+    if well_formed {
+        Ok(email)
+    } else {
+        Err(invalid())
+    }
+}
+
+/// An optional phone number: blank means none; otherwise at most 20 characters of digits,
+/// spaces and `+ - ( ) .`, with at least one digit.
+pub fn phone(field: &str, value: Option<&str>) -> Result<Option<String>> {
+    let Some(phone) = value.map(str::trim).filter(|phone| !phone.is_empty()) else {
+        return Ok(None);
+    };
+    max_chars(field, phone, PHONE_MAX)?;
+    let allowed = phone
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    if !allowed || !phone.chars().any(|c| c.is_ascii_digit()) {
+        return Err(Error::bad_input(
+            field,
+            format!("{field} may hold only digits, spaces and + - ( ) ."),
+        ));
+    }
+    Ok(Some(phone.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(result: Result<impl std::fmt::Debug>) -> String {
+        match result {
+            Err(Error::BadUserInput { field, .. }) => field,
+            other => panic!("expected BAD_USER_INPUT, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn emails_are_normalised() {
+        assert_eq!(
+            email("email", "  Ann@Example.IO ").unwrap(),
+            "ann@example.io"
+        );
+        assert_eq!(
+            email("email", "a.b+tag@sub.example.co").unwrap(),
+            "a.b+tag@sub.example.co"
+        );
+    }
+
+    #[test]
+    fn malformed_emails_are_refused() {
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.io",
+            "ann@example",
+            "ann@@example.io",
+            "an n@example.io",
+            "ann@exa mple.io",
+            "ann@.example.io",
+            "ann@example..io",
+            ".ann@example.io",
+            "ann..b@example.io",
+            "ann@-example.io",
+        ] {
+            assert_eq!(field_of(email("email", bad)), "email", "{bad:?}");
+        }
+        let long = format!("{}@example.io", "a".repeat(64)) + &".io".repeat(80);
+        assert_eq!(field_of(email("email", &long)), "email");
+    }
+
+    #[test]
+    fn text_limits_count_characters() {
+        assert_eq!(required_text("name", " Zoë ", 4).unwrap(), "Zoë");
+        assert_eq!(field_of(required_text("name", "Zoë!!", 4)), "name");
+        assert_eq!(field_of(required_text("name", "   ", 4)), "name");
+    }
+
+    #[test]
+    fn phones() {
+        assert_eq!(phone("phone", None).unwrap(), None);
+        assert_eq!(phone("phone", Some("  ")).unwrap(), None);
+        assert_eq!(
+            phone("phone", Some("+1 (555) 010-9999"))
+                .unwrap()
+                .as_deref(),
+            Some("+1 (555) 010-9999")
+        );
+        assert_eq!(field_of(phone("phone", Some("call me"))), "phone");
+        assert_eq!(field_of(phone("phone", Some("+--"))), "phone");
+        assert_eq!(field_of(phone("phone", Some(&"1".repeat(21)))), "phone");
+    }
+}
