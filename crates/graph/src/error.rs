@@ -116,6 +116,27 @@ pub struct UniqueKey {
     pub message: &'static str,
 }
 
+impl UniqueKey {
+    /// The `CONFLICT` for this key, as the API reports it when its own check finds the
+    /// value taken before the database would.
+    pub fn conflict(self) -> Error {
+        Error::Conflict {
+            field: Some(self.field.to_owned()),
+            message: self.message.to_owned(),
+        }
+    }
+}
+
+impl Error {
+    /// A client-chosen id on a create that is already taken by a different object.
+    pub fn id_taken() -> Self {
+        Self::Conflict {
+            field: Some("id".into()),
+            message: "this id is already used by a different object".into(),
+        }
+    }
+}
+
 /// Turns a violation of a known UNIQUE constraint into [`Error::Conflict`] on its field,
 /// at the call site, with `?` still working; any other database error stays `INTERNAL`.
 /// The API checks first where it can; this covers the race between check and write.
@@ -129,10 +150,7 @@ impl<T> DbResultExt<T> for std::result::Result<T, sea_orm::DbErr> {
             Some(sea_orm::SqlErr::UniqueConstraintViolation(message))
                 if message.contains(key.constraint) || message.contains(key.sqlite_columns) =>
             {
-                Error::Conflict {
-                    field: Some(key.field.to_owned()),
-                    message: key.message.to_owned(),
-                }
+                key.conflict()
             }
             _ => Error::from(err),
         })

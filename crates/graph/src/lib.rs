@@ -6,10 +6,18 @@
 //! viewer) as data.
 
 pub mod account;
+pub mod client;
 pub mod context;
 pub mod error;
+pub mod loaders;
+pub mod policy;
+pub mod project;
+pub mod role;
+pub mod task;
+pub mod time_log;
 pub mod user;
 pub mod validate;
+pub mod workspace;
 
 use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema, SchemaBuilder};
 
@@ -18,11 +26,23 @@ pub use error::{Error, Result};
 
 /// The root query, composed of one part per domain.
 #[derive(MergedObject, Default)]
-pub struct Query(user::UserQuery);
+pub struct Query(
+    user::UserQuery,
+    workspace::WorkspaceQuery,
+    project::ProjectQuery,
+    task::TaskQuery,
+);
 
 /// The root mutation, composed of one part per domain.
 #[derive(MergedObject, Default)]
-pub struct Mutation(account::AccountMutation);
+pub struct Mutation(
+    account::AccountMutation,
+    workspace::WorkspaceMutation,
+    client::ClientMutation,
+    project::ProjectMutation,
+    task::TaskMutation,
+    time_log::TimeLogMutation,
+);
 
 /// The root subscription.
 pub type Subscription = EmptySubscription;
@@ -41,6 +61,12 @@ pub struct Services {
     pub passwords: account::password::Passwords,
     pub login_limiter: account::rate_limit::LoginLimiter,
     pub sessions: account::session::SessionSettings,
+}
+
+/// The schema with its database and services: what the server serves.
+pub fn build(db: sea_orm::DatabaseConnection, services: Services) -> WorkgraphSchema {
+    let loader = loaders::Loaders::data_loader(db.clone());
+    services.register(schema().data(db).data(loader)).finish()
 }
 
 impl Services {

@@ -1,5 +1,6 @@
 //! People: the `User` type and the `me` query.
 
+use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::user;
@@ -7,6 +8,7 @@ use sea_orm::EntityTrait;
 
 use crate::context::ContextExt;
 use crate::error::Result;
+use crate::loaders::{Loaders, SharesWorkspace};
 
 /// A person with an account. The stored password hash has no field here by design.
 pub struct User {
@@ -32,11 +34,26 @@ impl User {
         }
     }
 
-    /// Whether the viewer may see this user's email and phone: the user themself only,
-    /// until workspaces let co-members see each other.
-    fn contact_visible(&self, ctx: &Context<'_>) -> bool {
-        self.is_recipient
-            || matches!(ctx.viewer(), Ok(Some(viewer)) if viewer.user_id == self.model.id)
+    /// Whether the viewer may see this user's email and phone: the user themself and
+    /// people who share a workspace with them.
+    async fn contact_visible(&self, ctx: &Context<'_>) -> Result<bool> {
+        if self.is_recipient {
+            return Ok(true);
+        }
+        let Ok(Some(viewer)) = ctx.viewer() else {
+            return Ok(false);
+        };
+        if viewer.user_id == self.model.id {
+            return Ok(true);
+        }
+        let loader = ctx.service::<DataLoader<Loaders>>()?;
+        let shares = loader
+            .load_one(SharesWorkspace {
+                viewer: viewer.user_id,
+                other: self.model.id,
+            })
+            .await?;
+        Ok(shares.unwrap_or(false))
     }
 }
 
@@ -54,18 +71,22 @@ impl User {
     }
 
     /// Email address, unique per account, lower-case. `null` when the viewer may not see
-    /// it: it is shown to the user themself.
-    async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
-        self.contact_visible(ctx)
-            .then_some(self.model.email.as_str())
+    /// it: it is shown to the user themself and to people who share a workspace with them.
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(self
+            .contact_visible(ctx)
+            .await?
+            .then_some(self.model.email.as_str()))
     }
 
     /// Phone number, up to 20 characters. `null` when unset or when the viewer may not see
     /// it (the same rule as `email`).
-    async fn phone(&self, ctx: &Context<'_>) -> Option<&str> {
-        self.contact_visible(ctx)
+    async fn phone(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(self
+            .contact_visible(ctx)
+            .await?
             .then_some(self.model.phone.as_deref())
-            .flatten()
+            .flatten())
     }
 
     /// When the account was created (RFC 3339, UTC).

@@ -1,7 +1,25 @@
 //! Input checks that run before the database sees a value: the seed schema's limits, and
 //! the shape of emails and phone numbers. Each failure names its input field.
 
+use async_graphql::ID;
+use uuid::Uuid;
+
 use crate::error::{Error, Result};
+
+/// An object id sent by the client.
+pub fn id(field: &str, value: &ID) -> Result<Uuid> {
+    Uuid::parse_str(value.as_str())
+        .map_err(|_| Error::bad_input(field, format!("{field} is not a valid id")))
+}
+
+/// An optional text of at most `max` characters; blank means none.
+pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
+    let Some(text) = value.map(str::trim).filter(|text| !text.is_empty()) else {
+        return Ok(None);
+    };
+    max_chars(field, text, max)?;
+    Ok(Some(text.to_owned()))
+}
 
 /// The longest email the `users.email` and `clients.contact_email` columns hold.
 pub const EMAIL_MAX: usize = 255;

@@ -36,7 +36,7 @@ pub fn schema(db: DatabaseConnection, config: &Config) -> graph::WorkgraphSchema
             ttl: chrono::Duration::days(i64::from(config.session_ttl_days)),
         },
     };
-    services.register(graph::schema().data(db)).finish()
+    graph::build(db, services)
 }
 
 /// The full router for an open, migrated database.

@@ -92,10 +92,7 @@ impl AccountMutation {
             .one(db)
             .await?;
         if taken.is_some() {
-            return Err(Error::Conflict {
-                field: Some(USERS_EMAIL.field.to_owned()),
-                message: USERS_EMAIL.message.to_owned(),
-            });
+            return Err(USERS_EMAIL.conflict());
         }
         let hash = ctx.service::<Passwords>()?.hash(password).await?;
         let settings = *ctx.service::<SessionSettings>()?;

@@ -1,0 +1,227 @@
+//! Clients: the customers a workspace does projects for.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use chrono::{DateTime, Utc};
+use entity::client;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
+use uuid::Uuid;
+
+use crate::context::ContextExt;
+use crate::error::{DbResultExt, Error, Result, UniqueKey};
+use crate::loaders::{self, ClientById, Loaders, WorkspaceById};
+use crate::policy::{self, WorkspaceAction};
+use crate::validate;
+use crate::workspace::Workspace;
+
+const CLIENT_NAME: UniqueKey = UniqueKey {
+    constraint: "uq_clients_workspace_name",
+    sqlite_columns: "clients.workspace_id, clients.name",
+    field: "name",
+    message: "this workspace already has a client with this name",
+};
+
+/// A customer of a workspace.
+pub struct Client(pub client::Model);
+
+/// A customer of a workspace.
+#[Object]
+impl Client {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// 1–100 characters, unique within the workspace.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The contact's email address, if any.
+    async fn contact_email(&self) -> Option<&str> {
+        self.0.contact_email.as_deref()
+    }
+
+    /// The contact's phone number, if any.
+    async fn contact_phone(&self) -> Option<&str> {
+        self.0.contact_phone.as_deref()
+    }
+
+    /// The workspace the client belongs to.
+    async fn workspace(&self, ctx: &Context<'_>) -> Result<Workspace> {
+        let loader = ctx.service::<DataLoader<Loaders>>()?;
+        loaders::by_id(loader, WorkspaceById(self.0.workspace_id))
+            .await?
+            .map(Workspace)
+            .ok_or(Error::NotFound)
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// What `createClient` asks for.
+#[derive(InputObject)]
+pub struct CreateClientInput {
+    /// Optional client-chosen id (a UUID) for safe retries; see `createWorkspace`.
+    pub id: Option<ID>,
+    pub workspace_id: ID,
+    /// 1–100 characters, unique within the workspace.
+    pub name: String,
+    /// A valid email address, at most 255 characters.
+    pub contact_email: Option<String>,
+    /// At most 20 digits, spaces and `+ - ( ) .`.
+    pub contact_phone: Option<String>,
+}
+
+/// What `updateClient` changes; absent fields stay, `null` clears.
+#[derive(InputObject)]
+pub struct UpdateClientInput {
+    pub id: ID,
+    pub name: Option<String>,
+    pub contact_email: MaybeUndefined<String>,
+    pub contact_phone: MaybeUndefined<String>,
+}
+
+/// Names a client.
+#[derive(InputObject)]
+pub struct ClientIdInput {
+    pub id: ID,
+}
+
+/// Writes to clients: workspace OWNERs and ADMINs.
+#[derive(Default)]
+pub struct ClientMutation;
+
+/// Writes to clients: workspace OWNERs and ADMINs.
+#[Object]
+impl ClientMutation {
+    /// Adds a client to a workspace. `CONFLICT` on `name` when the workspace has one so
+    /// named.
+    async fn create_client(&self, ctx: &Context<'_>, input: CreateClientInput) -> Result<Client> {
+        let id = input
+            .id
+            .as_ref()
+            .map(|id| validate::id("id", id))
+            .transpose()?;
+        let workspace_id = validate::id("workspaceId", &input.workspace_id)?;
+        let name = validate::required_text("name", &input.name, 100)?;
+        let contact_email = contact_email(input.contact_email.as_deref())?;
+        let contact_phone = validate::phone("contactPhone", input.contact_phone.as_deref())?;
+        policy::authorize_workspace(ctx, workspace_id, WorkspaceAction::ManageClients).await?;
+        let db = ctx.db()?;
+        if let Some(id) = id
+            && let Some(existing) = client::Entity::find_by_id(id).one(db).await?
+        {
+            let same = existing.workspace_id == workspace_id
+                && existing.name == name
+                && existing.contact_email == contact_email
+                && existing.contact_phone == contact_phone;
+            return if same {
+                Ok(Client(existing))
+            } else {
+                Err(Error::id_taken())
+            };
+        }
+        ensure_unique_name(db, workspace_id, &name, None).await?;
+        let created = client::ActiveModel {
+            id: id.map_or(sea_orm::ActiveValue::NotSet, Set),
+            workspace_id: Set(workspace_id),
+            name: Set(name),
+            contact_email: Set(contact_email),
+            contact_phone: Set(contact_phone),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .on_unique(CLIENT_NAME)?;
+        Ok(Client(created))
+    }
+
+    /// Changes a client's name or contact.
+    async fn update_client(&self, ctx: &Context<'_>, input: UpdateClientInput) -> Result<Client> {
+        let id = validate::id("id", &input.id)?;
+        let name = input
+            .name
+            .as_deref()
+            .map(|name| validate::required_text("name", name, 100))
+            .transpose()?;
+        let contact_email = match &input.contact_email {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(email) => Some(contact_email(Some(email))?),
+        };
+        let contact_phone = match &input.contact_phone {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(phone) => Some(validate::phone("contactPhone", Some(phone))?),
+        };
+        let found = authorize(ctx, id).await?;
+        let db = ctx.db()?;
+        if let Some(name) = &name {
+            ensure_unique_name(db, found.workspace_id, name, Some(id)).await?;
+        }
+        let mut change: client::ActiveModel = found.into();
+        if let Some(name) = name {
+            change.name = Set(name);
+        }
+        if let Some(email) = contact_email {
+            change.contact_email = Set(email);
+        }
+        if let Some(phone) = contact_phone {
+            change.contact_phone = Set(phone);
+        }
+        Ok(Client(change.update(db).await.on_unique(CLIENT_NAME)?))
+    }
+
+    /// Deletes a client and, with it, its projects. Returns its id.
+    async fn delete_client(&self, ctx: &Context<'_>, input: ClientIdInput) -> Result<ID> {
+        let id = validate::id("id", &input.id)?;
+        authorize(ctx, id).await?;
+        client::Entity::delete_by_id(id).exec(ctx.db()?).await?;
+        Ok(input.id)
+    }
+}
+
+/// Loads client `id` and checks that the viewer manages its workspace's clients.
+async fn authorize(ctx: &Context<'_>, id: Uuid) -> Result<client::Model> {
+    ctx.require_viewer()?;
+    let loader = ctx.service::<DataLoader<Loaders>>()?;
+    let found = loaders::by_id(loader, ClientById(id))
+        .await?
+        .ok_or(Error::NotFound)?;
+    policy::authorize_workspace(ctx, found.workspace_id, WorkspaceAction::ManageClients).await?;
+    Ok(found)
+}
+
+fn contact_email(value: Option<&str>) -> Result<Option<String>> {
+    value
+        .map(str::trim)
+        .filter(|email| !email.is_empty())
+        .map(|email| validate::email("contactEmail", email))
+        .transpose()
+}
+
+async fn ensure_unique_name(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    name: &str,
+    except: Option<Uuid>,
+) -> Result<()> {
+    let mut query = client::Entity::find()
+        .filter(client::Column::WorkspaceId.eq(workspace_id))
+        .filter(client::Column::Name.eq(name));
+    if let Some(id) = except {
+        query = query.filter(client::Column::Id.ne(id));
+    }
+    if query.count(db).await? > 0 {
+        return Err(CLIENT_NAME.conflict());
+    }
+    Ok(())
+}

@@ -1,0 +1,359 @@
+//! The permission policy: who may do what, answered from the two role tables.
+//!
+//! Every resolver asks here, and nowhere else decides. The rules (DESIGN.md, "Who may do
+//! what") are pure functions of the viewer's roles, unit-tested as a table below; the async
+//! helpers load those roles through the DataLoader and turn a refusal into an error:
+//! `NOT_FOUND` when the viewer may not even read the object (its existence stays hidden),
+//! `FORBIDDEN` when they may read it but not do this.
+//!
+//! Role hierarchy on both levels: OWNER > ADMIN > USER. Membership changes follow one rule
+//! everywhere: an ADMIN manages USERs; only an OWNER grants, changes or takes away OWNER or
+//! ADMIN. Anyone may remove themself.
+
+use async_graphql::Context;
+use async_graphql::dataloader::DataLoader;
+use entity::role::Role;
+use entity::{project, workspace};
+use uuid::Uuid;
+
+use crate::context::{ContextExt, Viewer};
+use crate::error::{Error, Result};
+use crate::loaders::{self, Loaders, ProjectRoleOf, WorkspaceRoleOf};
+
+/// The outcome of a policy question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// The viewer may read the object but not do this.
+    Forbidden,
+    /// The viewer may not read the object at all.
+    NotFound,
+}
+
+impl Decision {
+    /// `Ok` when allowed, else the matching error.
+    pub fn check(self) -> Result<()> {
+        match self {
+            Self::Allow => Ok(()),
+            Self::Forbidden => Err(Error::Forbidden),
+            Self::NotFound => Err(Error::NotFound),
+        }
+    }
+}
+
+fn is_manager(role: Option<Role>) -> bool {
+    matches!(role, Some(Role::Owner | Role::Admin))
+}
+
+/// What a viewer may be asked to do to a workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkspaceAction {
+    /// The workspace, its members and clients.
+    Read,
+    Update,
+    Delete,
+    /// Create, update and delete clients.
+    ManageClients,
+    CreateProject,
+}
+
+/// The rule for `action` on a workspace where the viewer holds `role`.
+pub fn workspace(role: Option<Role>, action: WorkspaceAction) -> Decision {
+    let allowed = match (role, action) {
+        (None, _) => return Decision::NotFound,
+        (Some(_), WorkspaceAction::Read) => true,
+        (Some(role), WorkspaceAction::Delete) => role == Role::Owner,
+        (
+            role,
+            WorkspaceAction::Update
+            | WorkspaceAction::ManageClients
+            | WorkspaceAction::CreateProject,
+        ) => is_manager(role),
+    };
+    if allowed {
+        Decision::Allow
+    } else {
+        Decision::Forbidden
+    }
+}
+
+/// The viewer's standing in a project: their roles in its workspace and in itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProjectAccess {
+    pub workspace_role: Option<Role>,
+    pub project_role: Option<Role>,
+}
+
+impl ProjectAccess {
+    /// Workspace OWNERs and ADMINs see every project of the workspace; others see the
+    /// projects they are members of.
+    pub fn can_read(self) -> bool {
+        is_manager(self.workspace_role) || self.project_role.is_some()
+    }
+
+    /// Whether the viewer administers the project, by either level.
+    fn administers(self) -> bool {
+        is_manager(self.workspace_role) || is_manager(self.project_role)
+    }
+}
+
+/// What a viewer may be asked to do to a project and what is in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectAction {
+    /// The project, its tasks and its time logs.
+    Read,
+    /// Update the project and manage its members.
+    Update,
+    Delete,
+    /// Create and update tasks, change their status.
+    WriteTasks,
+    DeleteTasks,
+    /// Log time for oneself on one of its tasks.
+    LogTime,
+}
+
+/// The rule for `action` on a project where the viewer has `access`.
+pub fn project(access: ProjectAccess, action: ProjectAction) -> Decision {
+    if !access.can_read() {
+        return Decision::NotFound;
+    }
+    let workspace_manager = is_manager(access.workspace_role);
+    let allowed = match action {
+        ProjectAction::Read => true,
+        ProjectAction::Update | ProjectAction::DeleteTasks => access.administers(),
+        ProjectAction::Delete => workspace_manager || access.project_role == Some(Role::Owner),
+        ProjectAction::WriteTasks | ProjectAction::LogTime => {
+            workspace_manager || access.project_role.is_some()
+        }
+    };
+    if allowed {
+        Decision::Allow
+    } else {
+        Decision::Forbidden
+    }
+}
+
+/// Updating or deleting a time log: its author, or whoever administers the project.
+pub fn edit_time_log(access: ProjectAccess, is_author: bool) -> Decision {
+    if !access.can_read() {
+        Decision::NotFound
+    } else if is_author || access.administers() {
+        Decision::Allow
+    } else {
+        Decision::Forbidden
+    }
+}
+
+/// A change to someone's membership: adding (`from` is `None`), changing a role, or
+/// removing (`to` is `None`). `actor` is the acting viewer's effective role at the level
+/// concerned (for a project, a workspace OWNER or ADMIN acts as its OWNER).
+pub fn change_membership(
+    actor: Option<Role>,
+    target_is_self: bool,
+    from: Option<Role>,
+    to: Option<Role>,
+) -> Decision {
+    if target_is_self && to.is_none() {
+        // Leaving is always allowed; the last-owner rule is checked against the data.
+        return Decision::Allow;
+    }
+    let touches_privileged = [from, to]
+        .into_iter()
+        .any(|role| matches!(role, Some(Role::Owner | Role::Admin)));
+    match actor {
+        Some(Role::Owner) => Decision::Allow,
+        Some(Role::Admin) if !touches_privileged => Decision::Allow,
+        _ => Decision::Forbidden,
+    }
+}
+
+/// The viewer's role in `workspace_id`, or `None`.
+pub async fn workspace_role(
+    ctx: &Context<'_>,
+    viewer: &Viewer,
+    workspace_id: Uuid,
+) -> Result<Option<Role>> {
+    let loader = ctx.service::<DataLoader<Loaders>>()?;
+    Ok(loader
+        .load_one(WorkspaceRoleOf {
+            user: viewer.user_id,
+            workspace: workspace_id,
+        })
+        .await?)
+}
+
+/// The viewer's standing in `project`.
+pub async fn project_access(
+    ctx: &Context<'_>,
+    viewer: &Viewer,
+    project: &project::Model,
+) -> Result<ProjectAccess> {
+    let loader = ctx.service::<DataLoader<Loaders>>()?;
+    let (workspace_role, project_role) = tokio::join!(
+        loader.load_one(WorkspaceRoleOf {
+            user: viewer.user_id,
+            workspace: project.workspace_id,
+        }),
+        loader.load_one(ProjectRoleOf {
+            user: viewer.user_id,
+            project: project.id,
+        }),
+    );
+    Ok(ProjectAccess {
+        workspace_role: workspace_role?,
+        project_role: project_role?,
+    })
+}
+
+/// Loads workspace `id` and checks `action` on it for the signed-in viewer.
+pub async fn authorize_workspace(
+    ctx: &Context<'_>,
+    id: Uuid,
+    action: WorkspaceAction,
+) -> Result<(workspace::Model, Option<Role>)> {
+    let viewer = ctx.require_viewer()?;
+    let loader = ctx.service::<DataLoader<Loaders>>()?;
+    let role = workspace_role(ctx, viewer, id).await?;
+    // The role is checked before the row is fetched so that an outsider learns nothing,
+    // not even by timing, about whether the id exists.
+    workspace(role, action).check()?;
+    let found = loaders::by_id(loader, loaders::WorkspaceById(id))
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok((found, role))
+}
+
+/// Loads project `id` and checks `action` on it for the signed-in viewer.
+pub async fn authorize_project(
+    ctx: &Context<'_>,
+    id: Uuid,
+    action: ProjectAction,
+) -> Result<(project::Model, ProjectAccess)> {
+    let viewer = ctx.require_viewer()?;
+    let loader = ctx.service::<DataLoader<Loaders>>()?;
+    let found = loaders::by_id(loader, loaders::ProjectById(id))
+        .await?
+        .ok_or(Error::NotFound)?;
+    let access = project_access(ctx, viewer, &found).await?;
+    project(access, action).check()?;
+    Ok((found, access))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Decision::{Allow, Forbidden, NotFound};
+    use Role::{Admin, Owner, User};
+
+    #[test]
+    fn workspace_rules() {
+        use WorkspaceAction::*;
+        let roles = [Some(Owner), Some(Admin), Some(User), None];
+        let table = [
+            (Read, [Allow, Allow, Allow, NotFound]),
+            (Update, [Allow, Allow, Forbidden, NotFound]),
+            (Delete, [Allow, Forbidden, Forbidden, NotFound]),
+            (ManageClients, [Allow, Allow, Forbidden, NotFound]),
+            (CreateProject, [Allow, Allow, Forbidden, NotFound]),
+        ];
+        for (action, expected) in table {
+            for (role, want) in roles.iter().zip(expected) {
+                assert_eq!(workspace(*role, action), want, "{action:?} as {role:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn project_rules() {
+        use ProjectAction::*;
+        // (workspace role, project role)
+        let actors = [
+            (Some(Owner), None),
+            (Some(Admin), None),
+            (Some(User), None),
+            (Some(User), Some(Owner)),
+            (Some(User), Some(Admin)),
+            (Some(User), Some(User)),
+            (None, None),
+        ];
+        let table = [
+            (
+                Read,
+                [Allow, Allow, NotFound, Allow, Allow, Allow, NotFound],
+            ),
+            (
+                Update,
+                [Allow, Allow, NotFound, Allow, Allow, Forbidden, NotFound],
+            ),
+            (
+                Delete,
+                [
+                    Allow, Allow, NotFound, Allow, Forbidden, Forbidden, NotFound,
+                ],
+            ),
+            (
+                WriteTasks,
+                [Allow, Allow, NotFound, Allow, Allow, Allow, NotFound],
+            ),
+            (
+                DeleteTasks,
+                [Allow, Allow, NotFound, Allow, Allow, Forbidden, NotFound],
+            ),
+            (
+                LogTime,
+                [Allow, Allow, NotFound, Allow, Allow, Allow, NotFound],
+            ),
+        ];
+        for (action, expected) in table {
+            for ((workspace_role, project_role), want) in actors.iter().zip(expected) {
+                let access = ProjectAccess {
+                    workspace_role: *workspace_role,
+                    project_role: *project_role,
+                };
+                assert_eq!(project(access, action), want, "{action:?} as {access:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn time_logs_are_edited_by_their_author_or_an_administrator() {
+        let member = ProjectAccess {
+            workspace_role: Some(User),
+            project_role: Some(User),
+        };
+        assert_eq!(edit_time_log(member, true), Allow);
+        assert_eq!(edit_time_log(member, false), Forbidden);
+        let admin = ProjectAccess {
+            workspace_role: Some(User),
+            project_role: Some(Admin),
+        };
+        assert_eq!(edit_time_log(admin, false), Allow);
+        assert_eq!(edit_time_log(ProjectAccess::default(), true), NotFound);
+    }
+
+    #[test]
+    fn admins_manage_users_and_owners_manage_everyone() {
+        let table = [
+            // actor, self, from, to, expected
+            (Some(Owner), false, None, Some(Owner), Allow),
+            (Some(Owner), false, Some(Admin), None, Allow),
+            (Some(Admin), false, None, Some(User), Allow),
+            (Some(Admin), false, Some(User), None, Allow),
+            (Some(Admin), false, None, Some(Admin), Forbidden),
+            (Some(Admin), false, Some(User), Some(Admin), Forbidden),
+            (Some(Admin), false, Some(Admin), None, Forbidden),
+            (Some(Admin), false, Some(Owner), Some(User), Forbidden),
+            (Some(User), false, None, Some(User), Forbidden),
+            (Some(User), true, Some(User), None, Allow),
+            (Some(Admin), true, Some(Admin), None, Allow),
+            (Some(Admin), true, Some(Admin), Some(User), Forbidden),
+        ];
+        for (actor, is_self, from, to, want) in table {
+            assert_eq!(
+                change_membership(actor, is_self, from, to),
+                want,
+                "{actor:?} (self: {is_self}) {from:?} -> {to:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,483 @@
+//! Projects and their members.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use chrono::{DateTime, Utc};
+use entity::role::Role as StoredRole;
+use entity::{client, project, project_user, workspace_user};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::client::Client;
+use crate::context::ContextExt;
+use crate::error::{DbResultExt, Error, Result, UniqueKey};
+use crate::loaders::{self, ClientById, Loaders, ProjectRoleOf, UserById, WorkspaceById};
+use crate::policy::{self, ProjectAccess, ProjectAction, WorkspaceAction};
+use crate::role::Role;
+use crate::user::User;
+use crate::validate;
+use crate::workspace::Workspace;
+
+const PROJECT_NAME: UniqueKey = UniqueKey {
+    constraint: "uq_projects_workspace_name",
+    sqlite_columns: "projects.workspace_id, projects.name",
+    field: "name",
+    message: "this workspace already has a project with this name",
+};
+
+const PROJECT_MEMBER: UniqueKey = UniqueKey {
+    constraint: "uq_project_users_user_project",
+    sqlite_columns: "project_users.user_id, project_users.project_id",
+    field: "userId",
+    message: "this user is already a member of the project",
+};
+
+/// Work a workspace does for one of its clients.
+pub struct Project(pub project::Model);
+
+/// Work a workspace does for one of its clients.
+#[Object]
+impl Project {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// 1–100 characters, unique within the workspace.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Up to 500 characters.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// When the work is due (RFC 3339), if set.
+    async fn deadline(&self) -> Option<DateTime<Utc>> {
+        self.0.deadline
+    }
+
+    /// The client the work is for.
+    async fn client(&self, ctx: &Context<'_>) -> Result<Client> {
+        let loader = ctx.service::<DataLoader<Loaders>>()?;
+        loaders::by_id(loader, ClientById(self.0.client_id))
+            .await?
+            .map(Client)
+            .ok_or(Error::NotFound)
+    }
+
+    /// The workspace the project belongs to.
+    async fn workspace(&self, ctx: &Context<'_>) -> Result<Workspace> {
+        let loader = ctx.service::<DataLoader<Loaders>>()?;
+        loaders::by_id(loader, WorkspaceById(self.0.workspace_id))
+            .await?
+            .map(Workspace)
+            .ok_or(Error::NotFound)
+    }
+
+    /// The viewer's role in the project; `null` when they see it as a workspace OWNER or
+    /// ADMIN without being a member.
+    async fn viewer_role(&self, ctx: &Context<'_>) -> Result<Option<Role>> {
+        let viewer = ctx.require_viewer()?;
+        let loader = ctx.service::<DataLoader<Loaders>>()?;
+        let role = loader
+            .load_one(ProjectRoleOf {
+                user: viewer.user_id,
+                project: self.0.id,
+            })
+            .await?;
+        Ok(role.map(Role::from))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// A user's membership of a project.
+pub struct ProjectMember(pub project_user::Model);
+
+/// A user's membership of a project.
+#[Object]
+impl ProjectMember {
+    /// The membership's own id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn role(&self) -> Role {
+        self.0.role.into()
+    }
+
+    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+        let loader = ctx.service::<DataLoader<Loaders>>()?;
+        loaders::by_id(loader, UserById(self.0.user_id))
+            .await?
+            .map(User::new)
+            .ok_or(Error::NotFound)
+    }
+
+    /// When the user joined the project.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// Reads of projects.
+#[derive(Default)]
+pub struct ProjectQuery;
+
+/// Reads of projects.
+#[Object]
+impl ProjectQuery {
+    /// A project the viewer may read: its members, and its workspace's OWNERs and ADMINs.
+    /// `NOT_FOUND` for any other id.
+    async fn project(&self, ctx: &Context<'_>, id: ID) -> Result<Project> {
+        let id = validate::id("id", &id)?;
+        let (found, _) = policy::authorize_project(ctx, id, ProjectAction::Read).await?;
+        Ok(Project(found))
+    }
+}
+
+/// What `createProject` asks for.
+#[derive(InputObject)]
+pub struct CreateProjectInput {
+    /// Optional client-chosen id (a UUID) for safe retries; see `createWorkspace`.
+    pub id: Option<ID>,
+    pub workspace_id: ID,
+    /// A client of the same workspace.
+    pub client_id: ID,
+    /// 1–100 characters, unique within the workspace.
+    pub name: String,
+    /// Up to 500 characters.
+    pub description: Option<String>,
+    /// RFC 3339 date-time.
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+/// What `updateProject` changes; absent fields stay, `null` clears.
+#[derive(InputObject)]
+pub struct UpdateProjectInput {
+    pub id: ID,
+    pub name: Option<String>,
+    pub description: MaybeUndefined<String>,
+    pub deadline: MaybeUndefined<DateTime<Utc>>,
+    /// Another client of the same workspace.
+    pub client_id: Option<ID>,
+}
+
+/// Names a project.
+#[derive(InputObject)]
+pub struct ProjectIdInput {
+    pub id: ID,
+}
+
+/// What `addProjectMember` and `updateProjectMemberRole` ask for.
+#[derive(InputObject)]
+pub struct ProjectMemberInput {
+    pub project_id: ID,
+    /// A member of the project's workspace.
+    pub user_id: ID,
+    pub role: Role,
+}
+
+/// What `removeProjectMember` asks for.
+#[derive(InputObject)]
+pub struct RemoveProjectMemberInput {
+    pub project_id: ID,
+    pub user_id: ID,
+}
+
+/// Writes to projects and their membership.
+#[derive(Default)]
+pub struct ProjectMutation;
+
+/// Writes to projects and their membership.
+#[Object]
+impl ProjectMutation {
+    /// Creates a project for a client of the same workspace, with the viewer as its OWNER:
+    /// workspace OWNERs and ADMINs. `BAD_USER_INPUT` on `clientId` for a client of another
+    /// workspace; `CONFLICT` on `name` when the workspace has a project so named.
+    async fn create_project(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProjectInput,
+    ) -> Result<Project> {
+        let id = input
+            .id
+            .as_ref()
+            .map(|id| validate::id("id", id))
+            .transpose()?;
+        let workspace_id = validate::id("workspaceId", &input.workspace_id)?;
+        let client_id = validate::id("clientId", &input.client_id)?;
+        let name = validate::required_text("name", &input.name, 100)?;
+        let description =
+            validate::optional_text("description", input.description.as_deref(), 500)?;
+        let viewer = *ctx.require_viewer()?;
+        policy::authorize_workspace(ctx, workspace_id, WorkspaceAction::CreateProject).await?;
+        let db = ctx.db()?;
+        ensure_client_of(db, workspace_id, client_id).await?;
+        if let Some(id) = id
+            && let Some(existing) = project::Entity::find_by_id(id).one(db).await?
+        {
+            let same = existing.workspace_id == workspace_id
+                && existing.client_id == client_id
+                && existing.name == name
+                && existing.description == description
+                && existing.deadline == input.deadline;
+            return if same {
+                Ok(Project(existing))
+            } else {
+                Err(Error::id_taken())
+            };
+        }
+        ensure_unique_name(db, workspace_id, &name, None).await?;
+        let tx = db.begin().await?;
+        let created = project::ActiveModel {
+            id: id.map_or(sea_orm::ActiveValue::NotSet, Set),
+            workspace_id: Set(workspace_id),
+            client_id: Set(client_id),
+            name: Set(name),
+            description: Set(description),
+            deadline: Set(input.deadline),
+            ..Default::default()
+        }
+        .insert(&tx)
+        .await
+        .on_unique(PROJECT_NAME)?;
+        project_user::ActiveModel {
+            user_id: Set(viewer.user_id),
+            project_id: Set(created.id),
+            role: Set(StoredRole::Owner),
+            ..Default::default()
+        }
+        .insert(&tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Project(created))
+    }
+
+    /// Changes a project: workspace OWNERs and ADMINs, project OWNERs and ADMINs.
+    async fn update_project(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateProjectInput,
+    ) -> Result<Project> {
+        let id = validate::id("id", &input.id)?;
+        let name = input
+            .name
+            .as_deref()
+            .map(|name| validate::required_text("name", name, 100))
+            .transpose()?;
+        let description = match &input.description {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(text) => {
+                Some(validate::optional_text("description", Some(text), 500)?)
+            }
+        };
+        let client_id = input
+            .client_id
+            .as_ref()
+            .map(|id| validate::id("clientId", id))
+            .transpose()?;
+        let (found, _) = policy::authorize_project(ctx, id, ProjectAction::Update).await?;
+        let db = ctx.db()?;
+        if let Some(client_id) = client_id {
+            ensure_client_of(db, found.workspace_id, client_id).await?;
+        }
+        if let Some(name) = &name {
+            ensure_unique_name(db, found.workspace_id, name, Some(id)).await?;
+        }
+        let mut change: project::ActiveModel = found.into();
+        if let Some(name) = name {
+            change.name = Set(name);
+        }
+        if let Some(description) = description {
+            change.description = Set(description);
+        }
+        match input.deadline {
+            MaybeUndefined::Undefined => {}
+            MaybeUndefined::Null => change.deadline = Set(None),
+            MaybeUndefined::Value(deadline) => change.deadline = Set(Some(deadline)),
+        }
+        if let Some(client_id) = client_id {
+            change.client_id = Set(client_id);
+        }
+        Ok(Project(change.update(db).await.on_unique(PROJECT_NAME)?))
+    }
+
+    /// Deletes a project with its tasks and time logs: workspace OWNERs and ADMINs, project
+    /// OWNERs. Returns its id.
+    async fn delete_project(&self, ctx: &Context<'_>, input: ProjectIdInput) -> Result<ID> {
+        let id = validate::id("id", &input.id)?;
+        policy::authorize_project(ctx, id, ProjectAction::Delete).await?;
+        project::Entity::delete_by_id(id).exec(ctx.db()?).await?;
+        Ok(input.id)
+    }
+
+    /// Adds a member of the workspace to the project. Project ADMINs add USERs; project
+    /// OWNERs and workspace OWNERs/ADMINs add anyone. `BAD_USER_INPUT` on `userId` for a
+    /// user outside the workspace; `CONFLICT` when already a member.
+    async fn add_project_member(
+        &self,
+        ctx: &Context<'_>,
+        input: ProjectMemberInput,
+    ) -> Result<ProjectMember> {
+        let project_id = validate::id("projectId", &input.project_id)?;
+        let user_id = validate::id("userId", &input.user_id)?;
+        let viewer = *ctx.require_viewer()?;
+        let (found, access) =
+            policy::authorize_project(ctx, project_id, ProjectAction::Read).await?;
+        let role = StoredRole::from(input.role);
+        policy::change_membership(
+            acting_role(access),
+            user_id == viewer.user_id,
+            None,
+            Some(role),
+        )
+        .check()?;
+        let db = ctx.db()?;
+        let in_workspace = workspace_user::Entity::find()
+            .filter(workspace_user::Column::WorkspaceId.eq(found.workspace_id))
+            .filter(workspace_user::Column::UserId.eq(user_id))
+            .count(db)
+            .await?;
+        if in_workspace == 0 {
+            return Err(Error::bad_input(
+                "userId",
+                "only members of the project's workspace can join it",
+            ));
+        }
+        if membership(db, project_id, user_id).await?.is_some() {
+            return Err(PROJECT_MEMBER.conflict());
+        }
+        let created = project_user::ActiveModel {
+            user_id: Set(user_id),
+            project_id: Set(project_id),
+            role: Set(role),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .on_unique(PROJECT_MEMBER)?;
+        Ok(ProjectMember(created))
+    }
+
+    /// Changes a project member's role, by the same rules as adding one.
+    async fn update_project_member_role(
+        &self,
+        ctx: &Context<'_>,
+        input: ProjectMemberInput,
+    ) -> Result<ProjectMember> {
+        let project_id = validate::id("projectId", &input.project_id)?;
+        let user_id = validate::id("userId", &input.user_id)?;
+        let viewer = *ctx.require_viewer()?;
+        let (_, access) = policy::authorize_project(ctx, project_id, ProjectAction::Read).await?;
+        let db = ctx.db()?;
+        let target = membership(db, project_id, user_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let role = StoredRole::from(input.role);
+        policy::change_membership(
+            acting_role(access),
+            user_id == viewer.user_id,
+            Some(target.role),
+            Some(role),
+        )
+        .check()?;
+        let mut change: project_user::ActiveModel = target.into();
+        change.role = Set(role);
+        Ok(ProjectMember(change.update(db).await?))
+    }
+
+    /// Removes a member from the project; anyone may leave. Returns the removed
+    /// membership's id.
+    async fn remove_project_member(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveProjectMemberInput,
+    ) -> Result<ID> {
+        let project_id = validate::id("projectId", &input.project_id)?;
+        let user_id = validate::id("userId", &input.user_id)?;
+        let viewer = *ctx.require_viewer()?;
+        let (_, access) = policy::authorize_project(ctx, project_id, ProjectAction::Read).await?;
+        let db = ctx.db()?;
+        let target = membership(db, project_id, user_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        policy::change_membership(
+            acting_role(access),
+            user_id == viewer.user_id,
+            Some(target.role),
+            None,
+        )
+        .check()?;
+        project_user::Entity::delete_by_id(target.id)
+            .exec(db)
+            .await?;
+        Ok(ID(target.id.to_string()))
+    }
+}
+
+/// The role a viewer acts with on a project's membership: a workspace OWNER or ADMIN acts
+/// as the project's OWNER.
+fn acting_role(access: ProjectAccess) -> Option<StoredRole> {
+    match access.workspace_role {
+        Some(StoredRole::Owner | StoredRole::Admin) => Some(StoredRole::Owner),
+        _ => access.project_role,
+    }
+}
+
+async fn membership(
+    db: &impl ConnectionTrait,
+    project_id: Uuid,
+    user_id: Uuid,
+) -> Result<Option<project_user::Model>> {
+    Ok(project_user::Entity::find()
+        .filter(project_user::Column::ProjectId.eq(project_id))
+        .filter(project_user::Column::UserId.eq(user_id))
+        .one(db)
+        .await?)
+}
+
+/// `BAD_USER_INPUT` on `clientId` unless the client belongs to `workspace_id`.
+async fn ensure_client_of(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    client_id: Uuid,
+) -> Result<()> {
+    let found = client::Entity::find_by_id(client_id).one(db).await?;
+    match found {
+        Some(client) if client.workspace_id == workspace_id => Ok(()),
+        _ => Err(Error::bad_input(
+            "clientId",
+            "the client must belong to the project's workspace",
+        )),
+    }
+}
+
+async fn ensure_unique_name(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    name: &str,
+    except: Option<Uuid>,
+) -> Result<()> {
+    let mut query = project::Entity::find()
+        .filter(project::Column::WorkspaceId.eq(workspace_id))
+        .filter(project::Column::Name.eq(name));
+    if let Some(id) = except {
+        query = query.filter(project::Column::Id.ne(id));
+    }
+    if query.count(db).await? > 0 {
+        return Err(PROJECT_NAME.conflict());
+    }
+    Ok(())
+}

@@ -1,0 +1,222 @@
+//! Time logs: hours a user spent on a task.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use chrono::{DateTime, SubsecRound, Utc};
+use entity::time_log;
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use uuid::Uuid;
+
+use crate::context::ContextExt;
+use crate::error::{Error, Result};
+use crate::loaders::{self, Loaders, TaskById, TimeLogById, UserById};
+use crate::policy::{self, ProjectAction};
+use crate::task::{self as tasks, Task};
+use crate::user::User;
+use crate::validate;
+
+/// The most hours one log may hold: a day.
+pub const MAX_HOURS: i32 = 24;
+
+/// Hours a user spent on a task.
+pub struct TimeLog(pub time_log::Model);
+
+/// Hours a user spent on a task.
+#[Object]
+impl TimeLog {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// Whole hours, 1–24.
+    async fn hours(&self) -> i32 {
+        self.0.hours
+    }
+
+    /// Up to 500 characters.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// When the work was done (RFC 3339).
+    async fn logged_at(&self) -> DateTime<Utc> {
+        self.0.logged_at
+    }
+
+    /// Who did the work.
+    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+        let loader = ctx.service::<DataLoader<Loaders>>()?;
+        loaders::by_id(loader, UserById(self.0.user_id))
+            .await?
+            .map(User::new)
+            .ok_or(Error::NotFound)
+    }
+
+    /// The task the time was spent on.
+    async fn task(&self, ctx: &Context<'_>) -> Result<Task> {
+        let loader = ctx.service::<DataLoader<Loaders>>()?;
+        loaders::by_id(loader, TaskById(self.0.task_id))
+            .await?
+            .map(Task)
+            .ok_or(Error::NotFound)
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// What `logTime` asks for.
+#[derive(InputObject)]
+pub struct LogTimeInput {
+    /// Optional client-chosen id (a UUID) for safe retries; see `createWorkspace`.
+    pub id: Option<ID>,
+    pub task_id: ID,
+    /// Whole hours, 1–24.
+    pub hours: i32,
+    /// Up to 500 characters.
+    pub description: Option<String>,
+    /// When the work was done (RFC 3339); now when absent.
+    pub logged_at: Option<DateTime<Utc>>,
+}
+
+/// What `updateTimeLog` changes; absent fields stay, `null` clears the description.
+#[derive(InputObject)]
+pub struct UpdateTimeLogInput {
+    pub id: ID,
+    pub hours: Option<i32>,
+    pub description: MaybeUndefined<String>,
+    pub logged_at: Option<DateTime<Utc>>,
+}
+
+/// Names a time log.
+#[derive(InputObject)]
+pub struct TimeLogIdInput {
+    pub id: ID,
+}
+
+/// Writes to time logs.
+#[derive(Default)]
+pub struct TimeLogMutation;
+
+/// Writes to time logs.
+#[Object]
+impl TimeLogMutation {
+    /// Logs the viewer's own time on a task of a project they are a member of (or whose
+    /// workspace they administer).
+    async fn log_time(&self, ctx: &Context<'_>, input: LogTimeInput) -> Result<TimeLog> {
+        let id = input
+            .id
+            .as_ref()
+            .map(|id| validate::id("id", id))
+            .transpose()?;
+        let task_id = validate::id("taskId", &input.task_id)?;
+        let hours = hours(input.hours)?;
+        let description =
+            validate::optional_text("description", input.description.as_deref(), 500)?;
+        let viewer = *ctx.require_viewer()?;
+        tasks::authorize(ctx, task_id, ProjectAction::LogTime).await?;
+        let db = ctx.db()?;
+        // Microseconds: what both backends keep, so a retry compares equal.
+        let logged_at = input.logged_at.map(|at| at.trunc_subsecs(6));
+        if let Some(id) = id
+            && let Some(existing) = time_log::Entity::find_by_id(id).one(db).await?
+        {
+            let same = existing.user_id == viewer.user_id
+                && existing.task_id == task_id
+                && existing.hours == hours
+                && existing.description == description
+                && logged_at.is_none_or(|at| at == existing.logged_at);
+            return if same {
+                Ok(TimeLog(existing))
+            } else {
+                Err(Error::id_taken())
+            };
+        }
+        let created = time_log::ActiveModel {
+            id: id.map_or(sea_orm::ActiveValue::NotSet, Set),
+            user_id: Set(viewer.user_id),
+            task_id: Set(task_id),
+            hours: Set(hours),
+            description: Set(description),
+            logged_at: Set(logged_at.unwrap_or_else(|| Utc::now().trunc_subsecs(6))),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        Ok(TimeLog(created))
+    }
+
+    /// Changes a time log: its author, project OWNERs and ADMINs, workspace OWNERs and
+    /// ADMINs.
+    async fn update_time_log(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateTimeLogInput,
+    ) -> Result<TimeLog> {
+        let id = validate::id("id", &input.id)?;
+        let hours = input.hours.map(hours).transpose()?;
+        let description = match &input.description {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(text) => {
+                Some(validate::optional_text("description", Some(text), 500)?)
+            }
+        };
+        let found = authorize_edit(ctx, id).await?;
+        let mut change: time_log::ActiveModel = found.into();
+        if let Some(hours) = hours {
+            change.hours = Set(hours);
+        }
+        if let Some(description) = description {
+            change.description = Set(description);
+        }
+        if let Some(logged_at) = input.logged_at {
+            change.logged_at = Set(logged_at.trunc_subsecs(6));
+        }
+        Ok(TimeLog(change.update(ctx.db()?).await?))
+    }
+
+    /// Deletes a time log, by the same rule as updating it. Returns its id.
+    async fn delete_time_log(&self, ctx: &Context<'_>, input: TimeLogIdInput) -> Result<ID> {
+        let id = validate::id("id", &input.id)?;
+        authorize_edit(ctx, id).await?;
+        time_log::Entity::delete_by_id(id).exec(ctx.db()?).await?;
+        Ok(input.id)
+    }
+}
+
+/// `BAD_USER_INPUT` on `hours` outside 1–24: the seed requires more than zero, and more
+/// than a day in one log is a typo.
+fn hours(hours: i32) -> Result<i32> {
+    if (1..=MAX_HOURS).contains(&hours) {
+        Ok(hours)
+    } else {
+        Err(Error::bad_input(
+            "hours",
+            format!("hours must be a whole number from 1 to {MAX_HOURS}"),
+        ))
+    }
+}
+
+/// Loads time log `id` and checks that the viewer may change it.
+async fn authorize_edit(ctx: &Context<'_>, id: Uuid) -> Result<time_log::Model> {
+    let viewer = *ctx.require_viewer()?;
+    let loader = ctx.service::<DataLoader<Loaders>>()?;
+    let found = loaders::by_id(loader, TimeLogById(id))
+        .await?
+        .ok_or(Error::NotFound)?;
+    let task = loaders::by_id(loader, TaskById(found.task_id))
+        .await?
+        .ok_or(Error::NotFound)?;
+    let project = loaders::by_id(loader, loaders::ProjectById(task.project_id))
+        .await?
+        .ok_or(Error::NotFound)?;
+    let access = policy::project_access(ctx, &viewer, &project).await?;
+    policy::edit_time_log(access, found.user_id == viewer.user_id).check()?;
+    Ok(found)
+}
