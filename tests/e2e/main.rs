@@ -7,7 +7,9 @@
 )]
 
 mod accounts;
+mod authorization;
 mod constraints;
+mod domain;
 mod http;
 mod migrations;
 mod schema_file;
