@@ -110,6 +110,9 @@ async fn a_malformed_query_is_a_graphql_error_not_a_crash() {
         "{}",
         response.body
     );
+    assert_eq!(response.error_code(), "GRAPHQL_VALIDATION_FAILED");
+    let response = app.graphql("{ nothingHere }", json!({})).await;
+    assert_eq!(response.error_code(), "GRAPHQL_VALIDATION_FAILED");
     let response = app.graphql("{ __typename }", json!({})).await;
     assert_eq!(response.data()["__typename"], "Query");
 }

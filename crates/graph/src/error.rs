@@ -25,6 +25,9 @@ pub mod code {
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     /// Something failed on the server; the cause is only in the server log.
     pub const INTERNAL: &str = "INTERNAL";
+    /// The document does not parse, or does not fit the schema (unknown field, wrong
+    /// argument type, bad variable): nothing was executed.
+    pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
 }
 
 /// Shorthand for resolver results.
@@ -181,6 +184,48 @@ impl ErrorExtensions for Error {
 impl From<Error> for async_graphql::Error {
     fn from(err: Error) -> Self {
         err.extend()
+    }
+}
+
+/// Gives every error a code. Ours carry one already; the rest come from async-graphql
+/// itself: parse and validation errors (no path: the document was refused) and argument
+/// values that don't coerce, such as a `DateTime` that is not RFC 3339 (with a path: a
+/// field's input was refused).
+pub struct ErrorCodes;
+
+impl async_graphql::extensions::ExtensionFactory for ErrorCodes {
+    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
+        std::sync::Arc::new(ErrorCodes)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl async_graphql::extensions::Extension for ErrorCodes {
+    async fn request(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        next: async_graphql::extensions::NextRequest<'_>,
+    ) -> async_graphql::Response {
+        let mut response = next.run(ctx).await;
+        for error in &mut response.errors {
+            if error
+                .extensions
+                .as_ref()
+                .is_some_and(|ext| ext.get("code").is_some())
+            {
+                continue;
+            }
+            let code = if error.path.is_empty() {
+                code::GRAPHQL_VALIDATION_FAILED
+            } else {
+                code::BAD_USER_INPUT
+            };
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", code);
+        }
+        response
     }
 }
 

@@ -54,6 +54,7 @@ pub type WorkgraphSchema = Schema<Query, Mutation, Subscription>;
 /// connection and the services (see [`Services`]) with `.data(…)` before `.finish()`.
 pub fn schema() -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .extension(error::ErrorCodes)
 }
 
 /// The shared state resolvers expect beside the database, built from configuration.
