@@ -13,6 +13,7 @@ use crate::context::ContextExt;
 use crate::error::{DbResultExt, Error, Result, UniqueKey};
 use crate::loaders::{self, ClientById, Loaders, WorkspaceById};
 use crate::policy::{self, WorkspaceAction};
+use crate::retry;
 use crate::validate;
 use crate::workspace::Workspace;
 
@@ -116,31 +117,28 @@ impl ClientMutation {
         let contact_phone = validate::phone("contactPhone", input.contact_phone.as_deref())?;
         policy::authorize_workspace(ctx, workspace_id, WorkspaceAction::ManageClients).await?;
         let db = ctx.db()?;
-        if let Some(id) = id
-            && let Some(existing) = client::Entity::find_by_id(id).one(db).await?
-        {
-            let same = existing.workspace_id == workspace_id
+        let find = |id: Uuid| async move { Ok(client::Entity::find_by_id(id).one(db).await?) };
+        let same = |existing: &client::Model| {
+            existing.workspace_id == workspace_id
                 && existing.name == name
                 && existing.contact_email == contact_email
-                && existing.contact_phone == contact_phone;
-            return if same {
-                Ok(Client(existing))
-            } else {
-                Err(Error::id_taken())
-            };
-        }
-        ensure_unique_name(db, workspace_id, &name, None).await?;
-        let created = client::ActiveModel {
-            id: id.map_or(sea_orm::ActiveValue::NotSet, Set),
-            workspace_id: Set(workspace_id),
-            name: Set(name),
-            contact_email: Set(contact_email),
-            contact_phone: Set(contact_phone),
-            ..Default::default()
-        }
-        .insert(db)
-        .await
-        .on_unique(CLIENT_NAME)?;
+                && existing.contact_phone == contact_phone
+        };
+        let insert = || async {
+            ensure_unique_name(db, workspace_id, &name, None).await?;
+            client::ActiveModel {
+                id: id.map_or(sea_orm::ActiveValue::NotSet, Set),
+                workspace_id: Set(workspace_id),
+                name: Set(name.clone()),
+                contact_email: Set(contact_email.clone()),
+                contact_phone: Set(contact_phone.clone()),
+                ..Default::default()
+            }
+            .insert(db)
+            .await
+            .on_unique(CLIENT_NAME)
+        };
+        let created = retry::create_once(id, find, same, insert).await?;
         Ok(Client(created))
     }
 

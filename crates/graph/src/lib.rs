@@ -12,6 +12,7 @@ pub mod error;
 pub mod loaders;
 pub mod policy;
 pub mod project;
+pub mod retry;
 pub mod role;
 pub mod task;
 pub mod time_log;

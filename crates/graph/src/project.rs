@@ -2,7 +2,7 @@
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use entity::role::Role as StoredRole;
 use entity::{client, project, project_user, workspace_user};
 use sea_orm::{
@@ -16,6 +16,7 @@ use crate::context::ContextExt;
 use crate::error::{DbResultExt, Error, Result, UniqueKey};
 use crate::loaders::{self, ClientById, Loaders, ProjectRoleOf, UserById, WorkspaceById};
 use crate::policy::{self, ProjectAccess, ProjectAction, WorkspaceAction};
+use crate::retry;
 use crate::role::Role;
 use crate::user::User;
 use crate::validate;
@@ -220,47 +221,47 @@ impl ProjectMutation {
         let name = validate::required_text("name", &input.name, 100)?;
         let description =
             validate::optional_text("description", input.description.as_deref(), 500)?;
+        // Microseconds: what both backends keep, so a retry compares equal.
+        let deadline = input.deadline.map(|at| at.trunc_subsecs(6));
         let viewer = *ctx.require_viewer()?;
         policy::authorize_workspace(ctx, workspace_id, WorkspaceAction::CreateProject).await?;
         let db = ctx.db()?;
         ensure_client_of(db, workspace_id, client_id).await?;
-        if let Some(id) = id
-            && let Some(existing) = project::Entity::find_by_id(id).one(db).await?
-        {
-            let same = existing.workspace_id == workspace_id
+        let find = |id: Uuid| async move { Ok(project::Entity::find_by_id(id).one(db).await?) };
+        let same = |existing: &project::Model| {
+            existing.workspace_id == workspace_id
                 && existing.client_id == client_id
                 && existing.name == name
                 && existing.description == description
-                && existing.deadline == input.deadline;
-            return if same {
-                Ok(Project(existing))
-            } else {
-                Err(Error::id_taken())
-            };
-        }
-        ensure_unique_name(db, workspace_id, &name, None).await?;
-        let tx = db.begin().await?;
-        let created = project::ActiveModel {
-            id: id.map_or(sea_orm::ActiveValue::NotSet, Set),
-            workspace_id: Set(workspace_id),
-            client_id: Set(client_id),
-            name: Set(name),
-            description: Set(description),
-            deadline: Set(input.deadline),
-            ..Default::default()
-        }
-        .insert(&tx)
-        .await
-        .on_unique(PROJECT_NAME)?;
-        project_user::ActiveModel {
-            user_id: Set(viewer.user_id),
-            project_id: Set(created.id),
-            role: Set(StoredRole::Owner),
-            ..Default::default()
-        }
-        .insert(&tx)
-        .await?;
-        tx.commit().await?;
+                && existing.deadline == deadline
+        };
+        let insert = || async {
+            ensure_unique_name(db, workspace_id, &name, None).await?;
+            let tx = db.begin().await?;
+            let created = project::ActiveModel {
+                id: id.map_or(sea_orm::ActiveValue::NotSet, Set),
+                workspace_id: Set(workspace_id),
+                client_id: Set(client_id),
+                name: Set(name.clone()),
+                description: Set(description.clone()),
+                deadline: Set(deadline),
+                ..Default::default()
+            }
+            .insert(&tx)
+            .await
+            .on_unique(PROJECT_NAME)?;
+            project_user::ActiveModel {
+                user_id: Set(viewer.user_id),
+                project_id: Set(created.id),
+                role: Set(StoredRole::Owner),
+                ..Default::default()
+            }
+            .insert(&tx)
+            .await?;
+            tx.commit().await?;
+            Ok(created)
+        };
+        let created = retry::create_once(id, find, same, insert).await?;
         Ok(Project(created))
     }
 
@@ -306,7 +307,9 @@ impl ProjectMutation {
         match input.deadline {
             MaybeUndefined::Undefined => {}
             MaybeUndefined::Null => change.deadline = Set(None),
-            MaybeUndefined::Value(deadline) => change.deadline = Set(Some(deadline)),
+            MaybeUndefined::Value(deadline) => {
+                change.deadline = Set(Some(deadline.trunc_subsecs(6)));
+            }
         }
         if let Some(client_id) = client_id {
             change.client_id = Set(client_id);

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::loaders::{self, Loaders, ProjectById, TaskById};
 use crate::policy::{self, ProjectAction};
 use crate::project::Project;
+use crate::retry;
 use crate::validate;
 
 /// Where a task stands.
@@ -148,29 +149,26 @@ impl TaskMutation {
         let status = StoredStatus::from(input.status.unwrap_or(TaskStatus::Pending));
         policy::authorize_project(ctx, project_id, ProjectAction::WriteTasks).await?;
         let db = ctx.db()?;
-        if let Some(id) = id
-            && let Some(existing) = task::Entity::find_by_id(id).one(db).await?
-        {
-            let same = existing.project_id == project_id
+        let find = |id: Uuid| async move { Ok(task::Entity::find_by_id(id).one(db).await?) };
+        let same = |existing: &task::Model| {
+            existing.project_id == project_id
                 && existing.name == name
                 && existing.description == description
-                && existing.status == status;
-            return if same {
-                Ok(Task(existing))
-            } else {
-                Err(Error::id_taken())
-            };
-        }
-        let created = task::ActiveModel {
-            id: id.map_or(sea_orm::ActiveValue::NotSet, Set),
-            project_id: Set(project_id),
-            name: Set(name),
-            description: Set(description),
-            status: Set(status),
-            ..Default::default()
-        }
-        .insert(db)
-        .await?;
+                && existing.status == status
+        };
+        let insert = || async {
+            Ok(task::ActiveModel {
+                id: id.map_or(sea_orm::ActiveValue::NotSet, Set),
+                project_id: Set(project_id),
+                name: Set(name.clone()),
+                description: Set(description.clone()),
+                status: Set(status),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?)
+        };
+        let created = retry::create_once(id, find, same, insert).await?;
         Ok(Task(created))
     }
 

@@ -11,6 +11,7 @@ use crate::context::ContextExt;
 use crate::error::{Error, Result};
 use crate::loaders::{self, Loaders, TaskById, TimeLogById, UserById};
 use crate::policy::{self, ProjectAction};
+use crate::retry;
 use crate::task::{self as tasks, Task};
 use crate::user::User;
 use crate::validate;
@@ -123,31 +124,28 @@ impl TimeLogMutation {
         let db = ctx.db()?;
         // Microseconds: what both backends keep, so a retry compares equal.
         let logged_at = input.logged_at.map(|at| at.trunc_subsecs(6));
-        if let Some(id) = id
-            && let Some(existing) = time_log::Entity::find_by_id(id).one(db).await?
-        {
-            let same = existing.user_id == viewer.user_id
+        let find = |id: Uuid| async move { Ok(time_log::Entity::find_by_id(id).one(db).await?) };
+        let same = |existing: &time_log::Model| {
+            existing.user_id == viewer.user_id
                 && existing.task_id == task_id
                 && existing.hours == hours
                 && existing.description == description
-                && logged_at.is_none_or(|at| at == existing.logged_at);
-            return if same {
-                Ok(TimeLog(existing))
-            } else {
-                Err(Error::id_taken())
-            };
-        }
-        let created = time_log::ActiveModel {
-            id: id.map_or(sea_orm::ActiveValue::NotSet, Set),
-            user_id: Set(viewer.user_id),
-            task_id: Set(task_id),
-            hours: Set(hours),
-            description: Set(description),
-            logged_at: Set(logged_at.unwrap_or_else(|| Utc::now().trunc_subsecs(6))),
-            ..Default::default()
-        }
-        .insert(db)
-        .await?;
+                && logged_at.is_none_or(|at| at == existing.logged_at)
+        };
+        let insert = || async {
+            Ok(time_log::ActiveModel {
+                id: id.map_or(sea_orm::ActiveValue::NotSet, Set),
+                user_id: Set(viewer.user_id),
+                task_id: Set(task_id),
+                hours: Set(hours),
+                description: Set(description.clone()),
+                logged_at: Set(logged_at.unwrap_or_else(|| Utc::now().trunc_subsecs(6))),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?)
+        };
+        let created = retry::create_once(id, find, same, insert).await?;
         Ok(TimeLog(created))
     }
 

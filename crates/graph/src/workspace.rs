@@ -15,6 +15,7 @@ use crate::context::ContextExt;
 use crate::error::{DbResultExt, Error, Result, UniqueKey};
 use crate::loaders::{self, Loaders, UserById};
 use crate::policy::{self, WorkspaceAction};
+use crate::retry;
 use crate::role::Role;
 use crate::user::User;
 use crate::validate;
@@ -189,37 +190,42 @@ impl WorkspaceMutation {
         let description =
             validate::optional_text("description", input.description.as_deref(), 500)?;
         let db = ctx.db()?;
-        if let Some(id) = id
-            && let Some(existing) = workspace::Entity::find_by_id(id).one(db).await?
-        {
-            let same = existing.name == name && existing.description == description;
-            let member = policy::workspace_role(ctx, &viewer, id).await?.is_some();
-            return if same && member {
-                Ok(Workspace(existing))
-            } else {
-                Err(Error::id_taken())
+        let find = |id: Uuid| async move {
+            let Some(existing) = workspace::Entity::find_by_id(id).one(db).await? else {
+                return Ok(None);
             };
-        }
-        ensure_unique_name(db, &name, None).await?;
-        let tx = db.begin().await?;
-        let created = workspace::ActiveModel {
-            id: id.map_or(sea_orm::ActiveValue::NotSet, Set),
-            name: Set(name),
-            description: Set(description),
-            ..Default::default()
-        }
-        .insert(&tx)
-        .await
-        .on_unique(WORKSPACE_NAME)?;
-        workspace_user::ActiveModel {
-            user_id: Set(viewer.user_id),
-            workspace_id: Set(created.id),
-            role: Set(StoredRole::Owner),
-            ..Default::default()
-        }
-        .insert(&tx)
-        .await?;
-        tx.commit().await?;
+            // Only its creator's retry gets the workspace back; anyone else learns the id
+            // is taken.
+            let member = policy::workspace_role(ctx, &viewer, id).await?.is_some();
+            Ok(Some((existing, member)))
+        };
+        let same = |(existing, member): &(workspace::Model, bool)| {
+            *member && existing.name == name && existing.description == description
+        };
+        let insert = || async {
+            ensure_unique_name(db, &name, None).await?;
+            let tx = db.begin().await?;
+            let created = workspace::ActiveModel {
+                id: id.map_or(sea_orm::ActiveValue::NotSet, Set),
+                name: Set(name.clone()),
+                description: Set(description.clone()),
+                ..Default::default()
+            }
+            .insert(&tx)
+            .await
+            .on_unique(WORKSPACE_NAME)?;
+            workspace_user::ActiveModel {
+                user_id: Set(viewer.user_id),
+                workspace_id: Set(created.id),
+                role: Set(StoredRole::Owner),
+                ..Default::default()
+            }
+            .insert(&tx)
+            .await?;
+            tx.commit().await?;
+            Ok((created, true))
+        };
+        let (created, _) = retry::create_once(id, find, same, insert).await?;
         Ok(Workspace(created))
     }
 
