@@ -29,7 +29,9 @@ async fn tables_present(manager: &SchemaManager<'_>) -> Vec<&'static str> {
 #[tokio::test]
 async fn migrations_run_up_down_up() {
     let database = TestDatabase::create().await;
-    let db = server::db::connect(database.url()).await.expect("connect");
+    let db = server::db::connect(database.url(), 10)
+        .await
+        .expect("connect");
     let manager = SchemaManager::new(&db);
     assert!(
         tables_present(&manager).await.is_empty(),

@@ -51,7 +51,7 @@ impl TestApp {
     /// Like [`TestApp::spawn`], letting the test wrap the real router (to observe requests).
     pub async fn spawn_with(wrap: impl FnOnce(Router) -> Router) -> Self {
         let database = TestDatabase::create().await;
-        let db = server::db::connect(database.url())
+        let db = server::db::connect(database.url(), 10)
             .await
             .unwrap_or_else(|err| panic!("connect to the test database: {err}"));
         server::db::migrate(&db)

@@ -7,7 +7,10 @@
 use std::net::IpAddr;
 
 use async_graphql::Context;
-use sea_orm::DatabaseConnection;
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -33,6 +36,19 @@ pub enum Authentication {
 /// The address the request came from, for per-client rate limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub IpAddr);
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
+/// (`BEGIN IMMEDIATE`): a transaction that reads first and writes later would otherwise fail
+/// with "database is locked" when another writer got in between, instead of waiting its turn
+/// and reading what that writer committed. PostgreSQL ignores the setting.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
+    Ok(db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?)
+}
 
 /// A piece of request data the server failed to provide: a wiring bug, not a user error.
 #[derive(Debug, thiserror::Error)]

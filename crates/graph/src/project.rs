@@ -7,7 +7,6 @@ use entity::role::Role as StoredRole;
 use entity::{client, project, project_user, workspace_user};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -237,7 +236,7 @@ impl ProjectMutation {
         };
         let insert = || async {
             ensure_unique_name(db, workspace_id, &name, None).await?;
-            let tx = db.begin().await?;
+            let tx = crate::context::begin_write(db).await?;
             let created = project::ActiveModel {
                 id: id.map_or(sea_orm::ActiveValue::NotSet, Set),
                 workspace_id: Set(workspace_id),

@@ -7,7 +7,7 @@ use entity::role::Role as StoredRole;
 use entity::{project, project_user, user, workspace, workspace_user};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -204,7 +204,7 @@ impl WorkspaceMutation {
         };
         let insert = || async {
             ensure_unique_name(db, &name, None).await?;
-            let tx = db.begin().await?;
+            let tx = crate::context::begin_write(db).await?;
             let created = workspace::ActiveModel {
                 id: id.map_or(sea_orm::ActiveValue::NotSet, Set),
                 name: Set(name.clone()),
@@ -320,7 +320,7 @@ impl WorkspaceMutation {
         let (_, actor) =
             policy::authorize_workspace(ctx, workspace_id, WorkspaceAction::Read).await?;
         let db = ctx.db()?;
-        let tx = db.begin().await?;
+        let tx = crate::context::begin_write(db).await?;
         let target = membership(&tx, workspace_id, user_id)
             .await?
             .ok_or(Error::NotFound)?;
@@ -356,7 +356,7 @@ impl WorkspaceMutation {
         let (_, actor) =
             policy::authorize_workspace(ctx, workspace_id, WorkspaceAction::Read).await?;
         let db = ctx.db()?;
-        let tx = db.begin().await?;
+        let tx = crate::context::begin_write(db).await?;
         let target = membership(&tx, workspace_id, user_id)
             .await?
             .ok_or(Error::NotFound)?;

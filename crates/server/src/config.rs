@@ -41,12 +41,16 @@ pub struct Config {
     #[arg(long, env = "WORKGRAPH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
 
+    /// Most connections in the database pool.
+    #[arg(long, env = "WORKGRAPH_DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub db_max_connections: u32,
+
     /// How many days a session token stays valid after log-in.
     #[arg(long, env = "WORKGRAPH_SESSION_TTL_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=365), global = true)]
     pub session_ttl_days: u32,
 
     /// How many password hashes may run at once (each takes 19 MiB and a core for tens of
-    /// milliseconds). Defaults to the number of cores.
+    /// milliseconds). Defaults to one less than the number of cores (at least 1).
     #[arg(long, env = "WORKGRAPH_HASH_CONCURRENCY", global = true)]
     pub hash_concurrency: Option<usize>,
 
@@ -101,6 +105,7 @@ impl Config {
             addr,
             log_filter: "info,sqlx=warn".into(),
             log_format: LogFormat::Text,
+            db_max_connections: 10,
             session_ttl_days: 30,
             hash_concurrency: None,
             command: None,

@@ -26,14 +26,17 @@ pub enum DbError {
 /// Connects to `url`. On SQLite: write-ahead log with `synchronous=FULL` (an answered write
 /// survives a power cut), foreign keys on, and a busy timeout so concurrent writers wait
 /// instead of failing.
-pub async fn connect(url: &str) -> Result<DatabaseConnection, DbError> {
+pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbError> {
     let connect_error = |cause: String| DbError::Connect {
         url: redact_url(url),
         cause,
     };
     probe(url).await.map_err(connect_error)?;
     let mut options = ConnectOptions::new(url);
+    // Set on both backends: left alone, SeaORM gives SQLite a single connection, and every
+    // read then queues behind a write's fsync.
     options
+        .max_connections(max_connections)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false)

@@ -24,11 +24,18 @@ use graph::account::session::SessionSettings;
 pub use app::AppState;
 pub use config::Config;
 
+/// How many password hashes run at once unless configured: all cores but one. With every
+/// core hashing, the OS makes other requests wait for a hasher's time slice, and their tail
+/// latency grows tenfold (see `benches/login_latency.rs`).
+pub fn default_hash_concurrency() -> usize {
+    available_parallelism().map_or(1, |cores| usize::from(cores).saturating_sub(1).max(1))
+}
+
 /// The schema with the database and the services `config` asks for.
 pub fn schema(db: DatabaseConnection, config: &Config) -> graph::WorkgraphSchema {
     let hash_concurrency = config
         .hash_concurrency
-        .unwrap_or_else(|| available_parallelism().map_or(2, usize::from));
+        .unwrap_or_else(default_hash_concurrency);
     let services = graph::Services {
         passwords: Passwords::new(hash_concurrency),
         login_limiter: LoginLimiter::default(),

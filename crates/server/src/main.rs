@@ -54,7 +54,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         Command::Migrate { action } => {
             server::telemetry::init(&config.log_filter, config.log_format)
                 .context("invalid log filter (RUST_LOG / --log)")?;
-            let db = server::db::connect(&config.database_url).await?;
+            let db = server::db::connect(&config.database_url, config.db_max_connections).await?;
             match action {
                 MigrateAction::Up => Migrator::up(&db, None).await?,
                 MigrateAction::Down { steps } => Migrator::down(&db, Some(steps)).await?,
@@ -69,7 +69,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     server::telemetry::init(&config.log_filter, config.log_format)
         .context("invalid log filter (RUST_LOG / --log)")?;
-    let db = server::db::connect(&config.database_url).await?;
+    let db = server::db::connect(&config.database_url, config.db_max_connections).await?;
     server::db::migrate(&db).await?;
     let router = server::app(db, &config);
     let listener = TcpListener::bind(config.addr)

@@ -10,7 +10,7 @@ pub mod session;
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use entity::user;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::context::ContextExt;
 use crate::error::{DbResultExt, Error, Result, UniqueKey};
@@ -97,7 +97,7 @@ impl AccountMutation {
         let hash = ctx.service::<Passwords>()?.hash(password).await?;
         let settings = *ctx.service::<SessionSettings>()?;
 
-        let tx = db.begin().await?;
+        let tx = crate::context::begin_write(db).await?;
         let created = user::ActiveModel {
             name: Set(name),
             email: Set(email),
