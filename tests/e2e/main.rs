@@ -8,6 +8,7 @@
 
 mod accounts;
 mod authorization;
+mod connections;
 mod constraints;
 mod domain;
 mod http;

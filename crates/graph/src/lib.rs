@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod client;
+pub mod connection;
 pub mod context;
 pub mod error;
 pub mod loaders;

@@ -17,6 +17,7 @@ use crate::loaders::{self, ClientById, Loaders, ProjectRoleOf, UserById, Workspa
 use crate::policy::{self, ProjectAccess, ProjectAction, WorkspaceAction};
 use crate::retry;
 use crate::role::Role;
+use crate::task::{self, TaskConnection, TaskFilterInput, TaskOrderInput};
 use crate::user::User;
 use crate::validate;
 use crate::workspace::Workspace;
@@ -76,6 +77,19 @@ impl Project {
             .await?
             .map(Workspace)
             .ok_or(Error::NotFound)
+    }
+
+    /// The project's tasks, oldest first unless `orderBy` says otherwise. `first` is at
+    /// most 100 (default 50).
+    async fn tasks(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<TaskFilterInput>,
+        order_by: Option<TaskOrderInput>,
+    ) -> Result<TaskConnection> {
+        task::tasks_of(ctx, self.0.id, first, after, filter, order_by).await
     }
 
     /// The viewer's role in the project; `null` when they see it as a workspace OWNER or

@@ -7,9 +7,10 @@ use entity::task::{self, TaskStatus as StoredStatus};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use uuid::Uuid;
 
+use crate::connection::{Cursor, OrderDirection, Page, Scope, SortValue, connection_types};
 use crate::context::ContextExt;
 use crate::error::{Error, Result};
-use crate::loaders::{self, Loaders, ProjectById, TaskById};
+use crate::loaders::{self, Count, Loaders, ProjectById, TaskById, lists};
 use crate::policy::{self, ProjectAction};
 use crate::project::Project;
 use crate::retry;
@@ -45,6 +46,99 @@ impl From<TaskStatus> for StoredStatus {
 
 /// A unit of work in a project.
 pub struct Task(pub task::Model);
+
+connection_types!(TaskConnection, TaskEdge, Task, "tasks");
+
+/// Which tasks a list shows; all conditions must hold.
+#[derive(InputObject, Default)]
+pub struct TaskFilterInput {
+    pub status: Option<TaskStatus>,
+    /// Case-insensitive part of the name.
+    pub name_contains: Option<String>,
+}
+
+/// What a task list is ordered by.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskOrderField {
+    CreatedAt,
+    Name,
+    Status,
+}
+
+/// A task list's order; ties fall back to creation order.
+#[derive(InputObject)]
+pub struct TaskOrderInput {
+    pub field: TaskOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+/// A page of `project`'s tasks. The caller has checked that the viewer may read the
+/// project.
+pub(crate) async fn tasks_of(
+    ctx: &Context<'_>,
+    project: Uuid,
+    first: Option<i32>,
+    after: Option<String>,
+    filter: Option<TaskFilterInput>,
+    order_by: Option<TaskOrderInput>,
+) -> Result<TaskConnection> {
+    let filter = filter.unwrap_or_default();
+    if let Some(needle) = &filter.name_contains {
+        validate::max_chars("filter.nameContains", needle, 150)?;
+    }
+    let filter = lists::TaskFilter {
+        status: filter.status.map(StoredStatus::from),
+        name_contains: filter.name_contains.filter(|needle| !needle.is_empty()),
+    };
+    let order = order_by.map_or_else(lists::TaskOrder::default, |order| lists::TaskOrder {
+        field: match order.field {
+            TaskOrderField::CreatedAt => lists::TaskOrderField::CreatedAt,
+            TaskOrderField::Name => lists::TaskOrderField::Name,
+            TaskOrderField::Status => lists::TaskOrderField::Status,
+        },
+        descending: order.direction == OrderDirection::Desc,
+    });
+    let order_name = format!(
+        "{:?}_{}",
+        order.field,
+        if order.descending { "DESC" } else { "ASC" }
+    );
+    let scope = Scope {
+        connection: "Project.tasks",
+        parent: project,
+        order: &order_name,
+    };
+    let page = Page::forward(first, after.as_deref(), scope)?;
+    let loader = ctx.service::<DataLoader<Loaders>>()?;
+    let paged = loader
+        .load_one(lists::TasksOf {
+            project,
+            page: page.clone(),
+            filter: filter.clone(),
+            order,
+        })
+        .await?
+        .unwrap_or_default();
+    let cursor_of = |row: &task::Model| Cursor {
+        value: match order.field {
+            lists::TaskOrderField::CreatedAt => SortValue::Time(row.created_at),
+            lists::TaskOrderField::Name => SortValue::Text(row.name.clone()),
+            lists::TaskOrderField::Status => {
+                SortValue::Text(sea_orm::ActiveEnum::to_value(&row.status))
+            }
+        },
+        id: row.id,
+    };
+    Ok(TaskConnection::build(
+        paged,
+        &page,
+        scope,
+        cursor_of,
+        Task,
+        Count::Tasks(lists::TaskCountOf { project, filter }),
+    ))
+}
 
 /// A unit of work in a project.
 #[Object]

@@ -5,6 +5,8 @@
 //! graphql-ws), `/healthz` says the process is up and `/readyz` that the database answers.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql::{Data, ErrorExtensions, Pos, ServerError, Value};
@@ -29,6 +31,23 @@ use uuid::Uuid;
 pub struct AppState {
     pub schema: WorkgraphSchema,
     pub db: DatabaseConnection,
+    pub statements: StatementCounter,
+}
+
+/// Counts the SQL statements the server's pool runs. A request reports the difference
+/// across its execution: exact when requests don't overlap (tests, a quiet server), an
+/// upper bound under concurrency, since other requests' statements fall into the window.
+#[derive(Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    pub fn increment(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// The id of one HTTP request: in its log span, in the `x-request-id` response header and
@@ -99,6 +118,7 @@ async fn graphql(
     let authorization = headers
         .get(header::AUTHORIZATION)
         .map(|value| value.to_str().unwrap_or_default());
+    let before = state.statements.get();
     let mut response = match session::authenticate(&state.db, authorization).await {
         Ok(authentication) => {
             let request = request.data(authentication).data(ClientAddr(peer.ip()));
@@ -109,6 +129,12 @@ async fn graphql(
         ]),
     };
     stamp_request_id(&mut response.errors, request_id);
+    let statements = state.statements.get().saturating_sub(before);
+    tracing::debug!(sql_statements = statements, "executed");
+    // Debug builds report the count to the client, so tests can hold the N+1 line.
+    if cfg!(debug_assertions) {
+        response = response.extension("sqlStatements", Value::from(statements));
+    }
     response.into()
 }
 

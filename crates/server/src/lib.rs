@@ -47,9 +47,16 @@ pub fn schema(db: DatabaseConnection, config: &Config) -> graph::WorkgraphSchema
 }
 
 /// The full router for an open, migrated database.
-pub fn app(db: DatabaseConnection, config: &Config) -> Router {
+pub fn app(mut db: DatabaseConnection, config: &Config) -> Router {
+    let statements = app::StatementCounter::default();
+    let counter = statements.clone();
+    db.set_metric_callback(move |_| counter.increment());
     let schema = schema(db.clone(), config);
-    app::router(AppState { schema, db })
+    app::router(AppState {
+        schema,
+        db,
+        statements,
+    })
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then stops accepting and

@@ -16,6 +16,27 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
+pub mod lists;
+pub mod pages;
+
+/// A connection's `totalCount`, loaded only when a client asks for it.
+#[derive(Debug, Clone)]
+pub enum Count {
+    Tasks(lists::TaskCountOf),
+}
+
+impl Count {
+    /// The count, through the batching loader.
+    pub async fn load(&self, ctx: &async_graphql::Context<'_>) -> Result<u64> {
+        use crate::context::ContextExt;
+        let loader = ctx.service::<DataLoader<Loaders>>()?;
+        let count = match self {
+            Self::Tasks(key) => loader.load_one(key.clone()).await?,
+        };
+        Ok(count.unwrap_or(0))
+    }
+}
+
 /// The batch loader behind every DataLoader key type below.
 pub struct Loaders {
     db: DatabaseConnection,

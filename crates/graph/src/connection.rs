@@ -1,0 +1,332 @@
+//! Relay connections: page arguments, opaque cursors and `pageInfo`.
+//!
+//! A cursor names its connection, its parent and its order besides the position, so a
+//! cursor from one list is refused by another instead of silently paging the wrong rows.
+//! Positions are the sort value and the row id: ids break ties, so a page boundary is
+//! stable while rows are added.
+
+use async_graphql::SimpleObject;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// `first` when the client does not say.
+pub const DEFAULT_FIRST: u64 = 50;
+/// The largest `first` a client may ask for; more is an error, not a silent cut.
+pub const MAX_FIRST: u64 = 100;
+
+/// The sort value a cursor carries.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SortValue {
+    /// Ordered by id alone.
+    Id,
+    Time(DateTime<Utc>),
+    Text(String),
+}
+
+/// A position in a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Cursor {
+    pub value: SortValue,
+    pub id: Uuid,
+}
+
+/// What a cursor belongs to: one connection of one parent, in one order.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub connection: &'a str,
+    pub parent: Uuid,
+    pub order: &'a str,
+}
+
+/// A validated forward page request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Page {
+    pub first: u64,
+    pub after: Option<Cursor>,
+}
+
+impl Page {
+    /// Checks `first` (0–100, default 50) and decodes `after` within `scope`.
+    pub fn forward(first: Option<i32>, after: Option<&str>, scope: Scope<'_>) -> Result<Self> {
+        let first = match first {
+            None => DEFAULT_FIRST,
+            Some(n) if n < 0 => {
+                return Err(Error::bad_input("first", "first must not be negative"));
+            }
+            Some(n) if u64::from(n.unsigned_abs()) > MAX_FIRST => {
+                return Err(Error::bad_input(
+                    "first",
+                    format!("first must be at most {MAX_FIRST}"),
+                ));
+            }
+            Some(n) => u64::from(n.unsigned_abs()),
+        };
+        let after = after.map(|cursor| decode(cursor, scope)).transpose()?;
+        Ok(Self { first, after })
+    }
+}
+
+/// The opaque text of `cursor` within `scope`.
+pub fn encode(cursor: &Cursor, scope: Scope<'_>) -> String {
+    let value = match &cursor.value {
+        SortValue::Id => "i:".to_owned(),
+        SortValue::Time(at) => format!("t:{}", at.timestamp_micros()),
+        SortValue::Text(text) => format!("s:{}", URL_SAFE_NO_PAD.encode(text)),
+    };
+    let plain = format!(
+        "v1|{}|{}|{}|{value}|{}",
+        scope.connection, scope.parent, scope.order, cursor.id
+    );
+    URL_SAFE_NO_PAD.encode(plain)
+}
+
+/// Reads a cursor made by [`encode`] for the same `scope`; anything else is
+/// `BAD_USER_INPUT` on `after`.
+pub fn decode(text: &str, scope: Scope<'_>) -> Result<Cursor> {
+    let invalid = || Error::bad_input("after", "after is not a cursor of this connection");
+    let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
+    let plain = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let parts: Vec<&str> = plain.split('|').collect();
+    let [version, connection, parent, order, value, id] = parts.as_slice() else {
+        return Err(invalid());
+    };
+    if *version != "v1"
+        || *connection != scope.connection
+        || *parent != scope.parent.to_string()
+        || *order != scope.order
+    {
+        return Err(invalid());
+    }
+    let value = match value.split_once(':') {
+        Some(("i", "")) => SortValue::Id,
+        Some(("t", micros)) => micros
+            .parse::<i64>()
+            .ok()
+            .and_then(DateTime::<Utc>::from_timestamp_micros)
+            .map(SortValue::Time)
+            .ok_or_else(invalid)?,
+        Some(("s", text)) => URL_SAFE_NO_PAD
+            .decode(text)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .map(SortValue::Text)
+            .ok_or_else(invalid)?,
+        _ => return Err(invalid()),
+    };
+    let id = Uuid::parse_str(id).map_err(|_| invalid())?;
+    Ok(Cursor { value, id })
+}
+
+/// Which way a list runs.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderDirection {
+    /// Smallest first.
+    #[default]
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+/// Where a page sits in its connection.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct PageInfo {
+    /// More items follow this page.
+    pub has_next_page: bool,
+    /// Items precede this page (it was asked for with `after`).
+    pub has_previous_page: bool,
+    /// The cursor of the first item, if any.
+    pub start_cursor: Option<String>,
+    /// The cursor of the last item, if any; pass it as `after` for the next page.
+    pub end_cursor: Option<String>,
+}
+
+/// One page of rows for one parent, as a loader returns it.
+#[derive(Debug, Clone)]
+pub struct Paged<M> {
+    pub rows: Vec<M>,
+    pub has_next: bool,
+}
+
+impl<M> Default for Paged<M> {
+    fn default() -> Self {
+        Self {
+            rows: Vec::new(),
+            has_next: false,
+        }
+    }
+}
+
+/// Declares `$connection` and `$edge` for node type `$node`: `edges { cursor node }`,
+/// `nodes`, `pageInfo` and `totalCount`, the count loaded only when asked for.
+macro_rules! connection_types {
+    ($connection:ident, $edge:ident, $node:ty, $doc:literal) => {
+        #[doc = concat!("A page of ", $doc, ".")]
+        pub struct $connection {
+            pub edges: Vec<$edge>,
+            pub page_info: $crate::connection::PageInfo,
+            pub total: $crate::loaders::Count,
+        }
+
+        #[doc = concat!("A page of ", $doc, ".")]
+        #[async_graphql::Object]
+        impl $connection {
+            /// The items of this page with their cursors.
+            async fn edges(&self) -> &[$edge] {
+                &self.edges
+            }
+
+            /// The items of this page.
+            async fn nodes(&self) -> Vec<&$node> {
+                self.edges.iter().map(|edge| &edge.node).collect()
+            }
+
+            /// Where this page sits.
+            async fn page_info(&self) -> &$crate::connection::PageInfo {
+                &self.page_info
+            }
+
+            /// How many items the whole list holds (all pages, with the same filter).
+            async fn total_count(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> $crate::error::Result<u64> {
+                self.total.load(ctx).await
+            }
+        }
+
+        #[doc = concat!("One of ", $doc, ", with its cursor.")]
+        pub struct $edge {
+            pub cursor: String,
+            pub node: $node,
+        }
+
+        #[doc = concat!("One of ", $doc, ", with its cursor.")]
+        #[async_graphql::Object]
+        impl $edge {
+            /// Pass as `after` to continue after this item.
+            async fn cursor(&self) -> &str {
+                &self.cursor
+            }
+
+            async fn node(&self) -> &$node {
+                &self.node
+            }
+        }
+
+        impl $connection {
+            /// Builds the page from loaded rows.
+            pub fn build<M>(
+                paged: $crate::connection::Paged<M>,
+                page: &$crate::connection::Page,
+                scope: $crate::connection::Scope<'_>,
+                cursor_of: impl Fn(&M) -> $crate::connection::Cursor,
+                node_of: impl Fn(M) -> $node,
+                total: $crate::loaders::Count,
+            ) -> Self {
+                let edges: Vec<$edge> = paged
+                    .rows
+                    .into_iter()
+                    .map(|row| $edge {
+                        cursor: $crate::connection::encode(&cursor_of(&row), scope),
+                        node: node_of(row),
+                    })
+                    .collect();
+                let page_info = $crate::connection::PageInfo {
+                    has_next_page: paged.has_next,
+                    has_previous_page: page.after.is_some(),
+                    start_cursor: edges.first().map(|edge| edge.cursor.clone()),
+                    end_cursor: edges.last().map(|edge| edge.cursor.clone()),
+                };
+                Self {
+                    edges,
+                    page_info,
+                    total,
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use connection_types;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(parent: Uuid) -> Scope<'static> {
+        Scope {
+            connection: "Project.tasks",
+            parent,
+            order: "NAME_ASC",
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_within_their_scope() {
+        let parent = Uuid::now_v7();
+        for value in [
+            SortValue::Id,
+            SortValue::Time(DateTime::<Utc>::from_timestamp_micros(1_790_000_000_123_456).unwrap()),
+            SortValue::Text("Zoë | draft".into()),
+        ] {
+            let cursor = Cursor {
+                value,
+                id: Uuid::now_v7(),
+            };
+            let text = encode(&cursor, scope(parent));
+            assert_eq!(decode(&text, scope(parent)).unwrap(), cursor);
+        }
+    }
+
+    #[test]
+    fn cursors_of_another_connection_parent_or_order_are_refused() {
+        let parent = Uuid::now_v7();
+        let cursor = Cursor {
+            value: SortValue::Id,
+            id: Uuid::now_v7(),
+        };
+        let text = encode(&cursor, scope(parent));
+        let others = [
+            scope(Uuid::now_v7()),
+            Scope {
+                connection: "Task.timeLogs",
+                ..scope(parent)
+            },
+            Scope {
+                order: "NAME_DESC",
+                ..scope(parent)
+            },
+        ];
+        for other in others {
+            assert!(matches!(
+                decode(&text, other),
+                Err(Error::BadUserInput { ref field, .. }) if field == "after"
+            ));
+        }
+        assert!(decode("not a cursor", scope(parent)).is_err());
+    }
+
+    #[test]
+    fn first_is_capped_not_cut() {
+        let parent = Uuid::now_v7();
+        assert_eq!(Page::forward(None, None, scope(parent)).unwrap().first, 50);
+        assert_eq!(
+            Page::forward(Some(100), None, scope(parent)).unwrap().first,
+            100
+        );
+        assert_eq!(
+            Page::forward(Some(0), None, scope(parent)).unwrap().first,
+            0
+        );
+        for bad in [101, -1] {
+            assert!(matches!(
+                Page::forward(Some(bad), None, scope(parent)),
+                Err(Error::BadUserInput { ref field, .. }) if field == "first"
+            ));
+        }
+    }
+}

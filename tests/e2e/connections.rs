@@ -1,0 +1,295 @@
+//! Relay connections: pages, cursors, filters, orders, counts, and the statement budget.
+
+use entity::role::Role;
+use entity::task::TaskStatus;
+use entity::{client, project, project_user, task, workspace, workspace_user};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+use serde_json::{Value, json};
+use tests::{Account, TestApp};
+use uuid::Uuid;
+
+/// A workspace owned by `owner` with `projects` projects of `tasks` tasks each, written
+/// straight to the database. Returns the project ids.
+async fn seed(
+    db: &DatabaseConnection,
+    owner: &Account,
+    projects: usize,
+    tasks: &[&str],
+) -> Vec<Uuid> {
+    let owner_id = Uuid::parse_str(&owner.id).expect("user id");
+    let ws = workspace::ActiveModel {
+        name: Set(format!("Acme {}", Uuid::now_v7())),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("workspace");
+    workspace_user::ActiveModel {
+        user_id: Set(owner_id),
+        workspace_id: Set(ws.id),
+        role: Set(Role::Owner),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("membership");
+    let client = client::ActiveModel {
+        workspace_id: Set(ws.id),
+        name: Set("Globex".into()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("client");
+    let mut ids = Vec::new();
+    for p in 0..projects {
+        let project = project::ActiveModel {
+            workspace_id: Set(ws.id),
+            client_id: Set(client.id),
+            name: Set(format!("Project {p}")),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .expect("project");
+        project_user::ActiveModel {
+            user_id: Set(owner_id),
+            project_id: Set(project.id),
+            role: Set(Role::Owner),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .expect("project membership");
+        for (i, name) in tasks.iter().enumerate() {
+            let status = match i % 3 {
+                0 => TaskStatus::Pending,
+                1 => TaskStatus::InProgress,
+                _ => TaskStatus::Completed,
+            };
+            task::ActiveModel {
+                project_id: Set(project.id),
+                name: Set((*name).to_owned()),
+                status: Set(status),
+                ..Default::default()
+            }
+            .insert(db)
+            .await
+            .expect("task");
+        }
+        ids.push(project.id);
+    }
+    ids
+}
+
+const TASKS: &str = "query Tasks($id: ID!, $first: Int, $after: String, $filter: TaskFilterInput, $orderBy: TaskOrderInput) {
+    project(id: $id) {
+        tasks(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
+            totalCount
+            edges { cursor node { name status } }
+            pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        }
+    }
+}";
+
+fn names(body: &Value) -> Vec<String> {
+    body["data"]["project"]["tasks"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|edge| edge["node"]["name"].as_str().expect("name").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn tasks_page_forward_by_cursor() {
+    let app = TestApp::spawn().await;
+    let ann = app.sign_up("ann@example.io").await;
+    let projects = seed(&app.db, &ann, 1, &["a", "b", "c", "d", "e"]).await;
+    let id = projects[0].to_string();
+    let mut seen = Vec::new();
+    let mut after = Value::Null;
+    let mut pages = 0;
+    loop {
+        let response = app
+            .graphql_as(
+                Some(&ann.token),
+                TASKS,
+                json!({ "id": id, "first": 2, "after": after }),
+            )
+            .await;
+        let tasks = &response.data()["project"]["tasks"];
+        assert_eq!(tasks["totalCount"], 5, "the count covers every page");
+        assert_eq!(tasks["pageInfo"]["hasPreviousPage"], pages > 0);
+        seen.extend(names(&response.body));
+        pages += 1;
+        if tasks["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        after = tasks["pageInfo"]["endCursor"].clone();
+        assert!(pages < 5, "paging terminates");
+    }
+    assert_eq!(pages, 3, "2 + 2 + 1");
+    assert_eq!(seen, ["a", "b", "c", "d", "e"], "oldest first, each once");
+}
+
+#[tokio::test]
+async fn page_sizes_are_capped_and_empty_pages_are_fine() {
+    let app = TestApp::spawn().await;
+    let ann = app.sign_up("ann@example.io").await;
+    let projects = seed(&app.db, &ann, 1, &["a", "b"]).await;
+    let id = projects[0].to_string();
+    let over = app
+        .graphql_as(Some(&ann.token), TASKS, json!({ "id": id, "first": 101 }))
+        .await;
+    assert_eq!(over.error_code(), "BAD_USER_INPUT");
+    assert_eq!(over.body["errors"][0]["extensions"]["field"], "first");
+    let zero = app
+        .graphql_as(Some(&ann.token), TASKS, json!({ "id": id, "first": 0 }))
+        .await;
+    let tasks = &zero.data()["project"]["tasks"];
+    assert_eq!(tasks["edges"], json!([]));
+    assert_eq!(tasks["pageInfo"]["hasNextPage"], true);
+    assert_eq!(tasks["pageInfo"]["endCursor"], Value::Null);
+
+    let all = app
+        .graphql_as(Some(&ann.token), TASKS, json!({ "id": id }))
+        .await;
+    let end = all.data()["project"]["tasks"]["pageInfo"]["endCursor"].clone();
+    let past_the_end = app
+        .graphql_as(Some(&ann.token), TASKS, json!({ "id": id, "after": end }))
+        .await;
+    assert_eq!(names(&past_the_end.body), Vec::<String>::new());
+    assert_eq!(
+        past_the_end.data()["project"]["tasks"]["pageInfo"]["hasNextPage"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn cursors_from_another_connection_are_rejected() {
+    let app = TestApp::spawn().await;
+    let ann = app.sign_up("ann@example.io").await;
+    let projects = seed(&app.db, &ann, 2, &["a", "b", "c"]).await;
+    let first_page = app
+        .graphql_as(
+            Some(&ann.token),
+            TASKS,
+            json!({ "id": projects[0].to_string(), "first": 1 }),
+        )
+        .await;
+    let cursor = first_page.data()["project"]["tasks"]["pageInfo"]["endCursor"].clone();
+    let other_project = app
+        .graphql_as(
+            Some(&ann.token),
+            TASKS,
+            json!({ "id": projects[1].to_string(), "after": cursor }),
+        )
+        .await;
+    assert_eq!(other_project.error_code(), "BAD_USER_INPUT");
+    assert_eq!(
+        other_project.body["errors"][0]["extensions"]["field"],
+        "after"
+    );
+    let other_order = app
+        .graphql_as(
+            Some(&ann.token),
+            TASKS,
+            json!({ "id": projects[0].to_string(), "after": cursor, "orderBy": { "field": "NAME" } }),
+        )
+        .await;
+    assert_eq!(other_order.error_code(), "BAD_USER_INPUT");
+    let garbage = app
+        .graphql_as(
+            Some(&ann.token),
+            TASKS,
+            json!({ "id": projects[0].to_string(), "after": "bm90IGEgY3Vyc29y" }),
+        )
+        .await;
+    assert_eq!(garbage.error_code(), "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn tasks_filter_and_order() {
+    let app = TestApp::spawn().await;
+    let ann = app.sign_up("ann@example.io").await;
+    // Statuses cycle PENDING, IN_PROGRESS, COMPLETED by position.
+    let names_in = ["Write spec", "review SPEC", "Ship", "Spec 100%", "Specs_2"];
+    let projects = seed(&app.db, &ann, 1, &names_in).await;
+    let id = projects[0].to_string();
+    let query = |variables: Value| app.graphql_as(Some(&ann.token), TASKS, variables);
+
+    let by_name =
+        query(json!({ "id": id, "orderBy": { "field": "NAME", "direction": "DESC" } })).await;
+    let mut expected: Vec<&str> = names_in.to_vec();
+    expected.sort_unstable();
+    expected.reverse();
+    assert_eq!(names(&by_name.body), expected);
+
+    let spec = query(json!({ "id": id, "filter": { "nameContains": "SPEC" } })).await;
+    assert_eq!(
+        names(&spec.body),
+        ["Write spec", "review SPEC", "Spec 100%", "Specs_2"]
+    );
+    assert_eq!(
+        spec.data()["project"]["tasks"]["totalCount"],
+        4,
+        "the count follows the filter"
+    );
+
+    let literal = query(json!({ "id": id, "filter": { "nameContains": "0%" } })).await;
+    assert_eq!(names(&literal.body), ["Spec 100%"], "% matches itself");
+    let underscore = query(json!({ "id": id, "filter": { "nameContains": "s_" } })).await;
+    assert_eq!(names(&underscore.body), ["Specs_2"], "_ matches itself");
+
+    let pending = query(json!({ "id": id, "filter": { "status": "PENDING" } })).await;
+    assert_eq!(names(&pending.body), ["Write spec", "Spec 100%"]);
+
+    // Paging by name descending continues where it left off.
+    let first =
+        query(json!({ "id": id, "first": 2, "orderBy": { "field": "NAME", "direction": "DESC" } }))
+            .await;
+    let after = first.data()["project"]["tasks"]["pageInfo"]["endCursor"].clone();
+    let rest = query(
+        json!({ "id": id, "after": after, "orderBy": { "field": "NAME", "direction": "DESC" } }),
+    )
+    .await;
+    let mut paged = names(&first.body);
+    paged.extend(names(&rest.body));
+    assert_eq!(paged, expected);
+}
+
+#[tokio::test]
+async fn sibling_lists_load_in_a_constant_number_of_statements() {
+    let app = TestApp::spawn().await;
+    let ann = app.sign_up("ann@example.io").await;
+    let projects = seed(&app.db, &ann, 6, &["a", "b", "c"]).await;
+    let statements = |count: usize| {
+        let fields: String = projects[..count]
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                format!(
+                    "p{i}: project(id: \"{id}\") {{ name tasks(first: 2) {{ totalCount nodes {{ name status }} }} }}"
+                )
+            })
+            .collect();
+        let query = format!("{{ {fields} }}");
+        let app = &app;
+        let token = ann.token.clone();
+        async move {
+            let response = app.graphql_as(Some(&token), &query, json!({})).await;
+            response.data();
+            response.body["extensions"]["sqlStatements"]
+                .as_u64()
+                .expect("debug builds report sqlStatements")
+        }
+    };
+    let two = statements(2).await;
+    let six = statements(6).await;
+    assert_eq!(
+        two, six,
+        "statements depend on the query's shape, not on how many rows"
+    );
+    assert!(six <= 8, "{six} statements");
+}
