@@ -13,6 +13,8 @@ mod constraints;
 mod domain;
 mod http;
 mod migrations;
+mod nested;
 mod schema_file;
+mod seed;
 mod shutdown;
 mod websocket;

@@ -9,11 +9,17 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::connection::{Cursor, Page, Scope, Selection, SortValue, connection_types};
 use crate::context::ContextExt;
 use crate::error::{DbResultExt, Error, Result, UniqueKey};
-use crate::loaders::{self, ClientById, Loaders, WorkspaceById};
+use crate::loaders::hours::HoursScope;
+use crate::loaders::projects::ProjectParent;
+use crate::loaders::workspaces::{ClientCountOf, ClientsOf};
+use crate::loaders::{self, ClientById, Count, Loaders, WorkspaceById};
 use crate::policy::{self, WorkspaceAction};
+use crate::project::{self, ProjectConnection, ProjectFilterInput};
 use crate::retry;
+use crate::time_log;
 use crate::validate;
 use crate::workspace::Workspace;
 
@@ -58,6 +64,40 @@ impl Client {
             .ok_or(Error::NotFound)
     }
 
+    /// The client's projects that the viewer may read (all of them for workspace OWNERs
+    /// and ADMINs, else those the viewer is a member of), oldest first. `first` is at most
+    /// 100 (default 50).
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many projects to return: 0–100, default 50.")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page of this list.")] after: Option<
+            String,
+        >,
+        #[graphql(
+            desc = "Which projects to list (`clientId`, if given, must be this client's id for any to match)."
+        )]
+        filter: Option<ProjectFilterInput>,
+    ) -> Result<ProjectConnection> {
+        project::projects_of(ctx, ProjectParent::Client(self.0.id), first, after, filter).await
+    }
+
+    /// The hours logged for the client, summed over its projects the viewer may read; with
+    /// `from` and `to`, only logs with `from <= loggedAt < to`.
+    async fn total_hours(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Count logs at or after this instant.")] from: Option<DateTime<Utc>>,
+        #[graphql(desc = "Count logs before this instant.")] to: Option<DateTime<Utc>>,
+    ) -> Result<i32> {
+        let viewer = ctx.require_viewer()?;
+        let scope = HoursScope::Client {
+            client: self.0.id,
+            viewer: viewer.user_id,
+        };
+        time_log::total_hours(ctx, scope, from, to).await
+    }
+
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -65,6 +105,41 @@ impl Client {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+}
+
+connection_types!(ClientConnection, ClientEdge, Client, "clients");
+
+/// A page of `workspace`'s clients by name, then id. The caller has checked that the
+/// viewer is a member.
+pub(crate) async fn clients_of(
+    ctx: &Context<'_>,
+    workspace: Uuid,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<ClientConnection> {
+    let scope = Scope {
+        connection: "Workspace.clients",
+        parent: workspace,
+        order: "NAME_ASC",
+    };
+    let selection = Selection::of(ctx);
+    let page = Page::forward(first, after.as_deref(), scope)?.counting(selection.total);
+    let key = ClientsOf {
+        workspace,
+        page: page.clone(),
+    };
+    let paged = loaders::page(ctx, selection.rows, key).await?;
+    Ok(ClientConnection::build(
+        paged,
+        &page,
+        scope,
+        |row| Cursor {
+            value: SortValue::Text(row.name.clone()),
+            id: row.id,
+        },
+        Client,
+        Count::Clients(ClientCountOf(workspace)),
+    ))
 }
 
 /// What `createClient` asks for.

@@ -5,7 +5,7 @@
 //! Positions are the sort value and the row id: ids break ties, so a page boundary is
 //! stable while rows are added.
 
-use async_graphql::SimpleObject;
+use async_graphql::{Context, SimpleObject};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -47,6 +47,8 @@ pub struct Scope<'a> {
 pub struct Page {
     pub first: u64,
     pub after: Option<Cursor>,
+    /// Whether the client also asked for `totalCount`: the page's statement then counts too.
+    pub with_total: bool,
 }
 
 impl Page {
@@ -66,7 +68,41 @@ impl Page {
             Some(n) => u64::from(n.unsigned_abs()),
         };
         let after = after.map(|cursor| decode(cursor, scope)).transpose()?;
-        Ok(Self { first, after })
+        Ok(Self {
+            first,
+            after,
+            with_total: false,
+        })
+    }
+
+    /// The same page, counting the whole list too when `with_total`.
+    #[must_use]
+    pub fn counting(self, with_total: bool) -> Self {
+        Self { with_total, ..self }
+    }
+}
+
+/// What a connection field's selection asks for, so that only that is loaded: a client
+/// asking for `totalCount` alone gets one `GROUP BY`, one asking for rows and the count gets
+/// both from one statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Selection {
+    /// `edges`, `nodes` or `pageInfo`.
+    pub rows: bool,
+    /// `totalCount`.
+    pub total: bool,
+}
+
+impl Selection {
+    /// The selection of the connection field `ctx` resolves.
+    pub fn of(ctx: &Context<'_>) -> Self {
+        let look = ctx.look_ahead();
+        Self {
+            rows: ["edges", "nodes", "pageInfo"]
+                .into_iter()
+                .any(|field| look.field(field).exists()),
+            total: look.field("totalCount").exists(),
+        }
     }
 }
 
@@ -149,6 +185,8 @@ pub struct PageInfo {
 pub struct Paged<M> {
     pub rows: Vec<M>,
     pub has_next: bool,
+    /// The whole list's size, when it was asked for and came with the page.
+    pub total: Option<u64>,
 }
 
 impl<M> Default for Paged<M> {
@@ -156,6 +194,7 @@ impl<M> Default for Paged<M> {
         Self {
             rows: Vec::new(),
             has_next: false,
+            total: None,
         }
     }
 }
@@ -212,13 +251,15 @@ macro_rules! connection_types {
                 &self.cursor
             }
 
+            /// The item.
             async fn node(&self) -> &$node {
                 &self.node
             }
         }
 
         impl $connection {
-            /// Builds the page from loaded rows.
+            /// Builds the page from loaded rows. `total` is how to count the list when the
+            /// page did not come with its count.
             pub fn build<M>(
                 paged: $crate::connection::Paged<M>,
                 page: &$crate::connection::Page,
@@ -227,6 +268,7 @@ macro_rules! connection_types {
                 node_of: impl Fn(M) -> $node,
                 total: $crate::loaders::Count,
             ) -> Self {
+                let total = paged.total.map_or(total, $crate::loaders::Count::Known);
                 let edges: Vec<$edge> = paged
                     .rows
                     .into_iter()

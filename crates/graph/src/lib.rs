@@ -13,6 +13,7 @@ pub mod error;
 pub mod loaders;
 pub mod policy;
 pub mod project;
+pub mod project_member;
 pub mod retry;
 pub mod role;
 pub mod task;
@@ -20,6 +21,7 @@ pub mod time_log;
 pub mod user;
 pub mod validate;
 pub mod workspace;
+pub mod workspace_member;
 
 use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema, SchemaBuilder};
 
@@ -40,8 +42,10 @@ pub struct Query(
 pub struct Mutation(
     account::AccountMutation,
     workspace::WorkspaceMutation,
+    workspace_member::WorkspaceMemberMutation,
     client::ClientMutation,
     project::ProjectMutation,
+    project_member::ProjectMemberMutation,
     task::TaskMutation,
     time_log::TimeLogMutation,
 );

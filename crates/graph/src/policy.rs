@@ -13,7 +13,9 @@
 use async_graphql::Context;
 use async_graphql::dataloader::DataLoader;
 use entity::role::Role;
-use entity::{project, workspace};
+use entity::{project, project_user, workspace, workspace_user};
+use sea_orm::ColumnTrait;
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
 use uuid::Uuid;
 
 use crate::context::{ContextExt, Viewer};
@@ -41,8 +43,11 @@ impl Decision {
     }
 }
 
+/// The workspace roles that manage a workspace and everything in it.
+const MANAGERS: [Role; 2] = [Role::Owner, Role::Admin];
+
 fn is_manager(role: Option<Role>) -> bool {
-    matches!(role, Some(Role::Owner | Role::Admin))
+    role.is_some_and(|role| MANAGERS.contains(&role))
 }
 
 /// What a viewer may be asked to do to a workspace.
@@ -95,6 +100,39 @@ impl ProjectAccess {
     fn administers(self) -> bool {
         is_manager(self.workspace_role) || is_manager(self.project_role)
     }
+}
+
+/// The projects `viewer` may read, as a condition on `projects` rows: the rule of
+/// [`ProjectAccess::can_read`] for statements that list or sum over many projects at once,
+/// so that what a viewer may not see is never loaded (the statement must have `projects`
+/// in its `FROM`):
+///
+/// `EXISTS (SELECT 1 FROM project_users WHERE project_id = projects.id AND user_id = :viewer)
+/// OR EXISTS (SELECT 1 FROM workspace_users WHERE workspace_id = projects.workspace_id
+/// AND user_id = :viewer AND role IN ('OWNER', 'ADMIN'))`
+pub fn readable_projects(viewer: Uuid) -> Condition {
+    let member = Query::select()
+        .expr(Expr::val(1))
+        .from(project_user::Entity)
+        .and_where(
+            Expr::col((project_user::Entity, project_user::Column::ProjectId))
+                .equals((project::Entity, project::Column::Id)),
+        )
+        .and_where(project_user::Column::UserId.eq(viewer))
+        .to_owned();
+    let manager = Query::select()
+        .expr(Expr::val(1))
+        .from(workspace_user::Entity)
+        .and_where(
+            Expr::col((workspace_user::Entity, workspace_user::Column::WorkspaceId))
+                .equals((project::Entity, project::Column::WorkspaceId)),
+        )
+        .and_where(workspace_user::Column::UserId.eq(viewer))
+        .and_where(workspace_user::Column::Role.is_in(MANAGERS))
+        .to_owned();
+    Condition::any()
+        .add(Expr::exists(member))
+        .add(Expr::exists(manager))
 }
 
 /// What a viewer may be asked to do to a project and what is in it.
@@ -313,6 +351,21 @@ mod tests {
                 assert_eq!(project(access, action), want, "{action:?} as {access:?}");
             }
         }
+    }
+
+    #[test]
+    fn readable_projects_in_sql_follow_can_read() {
+        use sea_orm::sea_query::{PostgresQueryBuilder, Query};
+        let viewer = Uuid::nil();
+        let sql = Query::select()
+            .column((project::Entity, project::Column::Id))
+            .from(project::Entity)
+            .cond_where(readable_projects(viewer))
+            .to_string(PostgresQueryBuilder);
+        assert_eq!(
+            sql,
+            r#"SELECT "projects"."id" FROM "projects" WHERE EXISTS(SELECT 1 FROM "project_users" WHERE "project_users"."project_id" = "projects"."id" AND "project_users"."user_id" = '00000000-0000-0000-0000-000000000000') OR EXISTS(SELECT 1 FROM "workspace_users" WHERE "workspace_users"."workspace_id" = "projects"."workspace_id" AND "workspace_users"."user_id" = '00000000-0000-0000-0000-000000000000' AND "workspace_users"."role" IN ('OWNER', 'ADMIN'))"#
+        );
     }
 
     #[test]

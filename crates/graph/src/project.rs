@@ -1,24 +1,28 @@
-//! Projects and their members.
+//! Projects: work a workspace does for one of its clients.
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, SubsecRound, Utc};
 use entity::role::Role as StoredRole;
-use entity::{client, project, project_user, workspace_user};
+use entity::{client, project, project_user};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
 use uuid::Uuid;
 
 use crate::client::Client;
+use crate::connection::{Cursor, Page, Scope, Selection, SortValue, connection_types};
 use crate::context::ContextExt;
 use crate::error::{DbResultExt, Error, Result, UniqueKey};
-use crate::loaders::{self, ClientById, Loaders, ProjectRoleOf, UserById, WorkspaceById};
-use crate::policy::{self, ProjectAccess, ProjectAction, WorkspaceAction};
+use crate::loaders::hours::HoursScope;
+use crate::loaders::projects::{ProjectCountOf, ProjectFilter, ProjectParent, ProjectsOf};
+use crate::loaders::{self, ClientById, Count, Loaders, ProjectRoleOf, WorkspaceById};
+use crate::policy::{self, ProjectAction, WorkspaceAction};
+use crate::project_member::{self, ProjectMemberConnection};
 use crate::retry;
 use crate::role::Role;
 use crate::task::{self, TaskConnection, TaskFilterInput, TaskOrderInput};
-use crate::user::User;
+use crate::time_log;
 use crate::validate;
 use crate::workspace::Workspace;
 
@@ -27,13 +31,6 @@ const PROJECT_NAME: UniqueKey = UniqueKey {
     sqlite_columns: "projects.workspace_id, projects.name",
     field: "name",
     message: "this workspace already has a project with this name",
-};
-
-const PROJECT_MEMBER: UniqueKey = UniqueKey {
-    constraint: "uq_project_users_user_project",
-    sqlite_columns: "project_users.user_id, project_users.project_id",
-    field: "userId",
-    message: "this user is already a member of the project",
 };
 
 /// Work a workspace does for one of its clients.
@@ -84,12 +81,40 @@ impl Project {
     async fn tasks(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        filter: Option<TaskFilterInput>,
-        order_by: Option<TaskOrderInput>,
+        #[graphql(desc = "How many tasks to return: 0–100, default 50.")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page of this list.")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Which tasks to list.")] filter: Option<TaskFilterInput>,
+        #[graphql(desc = "The order; `CREATED_AT` ascending when absent.")] order_by: Option<
+            TaskOrderInput,
+        >,
     ) -> Result<TaskConnection> {
         task::tasks_of(ctx, self.0.id, first, after, filter, order_by).await
+    }
+
+    /// The project's members, in the order they joined. `first` is at most 100 (default
+    /// 50).
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many members to return: 0–100, default 50.")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page of this list.")] after: Option<
+            String,
+        >,
+    ) -> Result<ProjectMemberConnection> {
+        project_member::members_of(ctx, self.0.id, first, after).await
+    }
+
+    /// The hours logged on the project's tasks, summed; with `from` and `to`, only logs
+    /// with `from <= loggedAt < to`.
+    async fn total_hours(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Count logs at or after this instant.")] from: Option<DateTime<Utc>>,
+        #[graphql(desc = "Count logs before this instant.")] to: Option<DateTime<Utc>>,
+    ) -> Result<i32> {
+        time_log::total_hours(ctx, HoursScope::Project(self.0.id), from, to).await
     }
 
     /// The viewer's role in the project; `null` when they see it as a workspace OWNER or
@@ -115,33 +140,71 @@ impl Project {
     }
 }
 
-/// A user's membership of a project.
-pub struct ProjectMember(pub project_user::Model);
+connection_types!(ProjectConnection, ProjectEdge, Project, "projects");
 
-/// A user's membership of a project.
-#[Object]
-impl ProjectMember {
-    /// The membership's own id.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
+/// Which projects a list shows; all conditions must hold.
+#[derive(InputObject, Default)]
+pub struct ProjectFilterInput {
+    /// Only this client's projects.
+    pub client_id: Option<ID>,
+    /// Only projects due strictly before this instant (so none without a deadline).
+    pub deadline_before: Option<DateTime<Utc>>,
+}
 
-    async fn role(&self) -> Role {
-        self.0.role.into()
-    }
-
-    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
-        let loader = ctx.service::<DataLoader<Loaders>>()?;
-        loaders::by_id(loader, UserById(self.0.user_id))
-            .await?
-            .map(User::new)
-            .ok_or(Error::NotFound)
-    }
-
-    /// When the user joined the project.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
+/// A page of the projects under `parent` that the viewer may read, oldest first. The
+/// caller has checked that the viewer is a member of the parent's workspace; which of its
+/// projects they see is up to the policy, applied in the loader's statement.
+pub(crate) async fn projects_of(
+    ctx: &Context<'_>,
+    parent: ProjectParent,
+    first: Option<i32>,
+    after: Option<String>,
+    filter: Option<ProjectFilterInput>,
+) -> Result<ProjectConnection> {
+    let viewer = ctx.require_viewer()?.user_id;
+    let filter = filter.unwrap_or_default();
+    let filter = ProjectFilter {
+        client: filter
+            .client_id
+            .as_ref()
+            .map(|id| validate::id("filter.clientId", id))
+            .transpose()?,
+        deadline_before: filter.deadline_before,
+    };
+    let (connection, parent_id) = match parent {
+        ProjectParent::Workspace(id) => ("Workspace.projects", id),
+        ProjectParent::Client(id) => ("Client.projects", id),
+    };
+    let scope = Scope {
+        connection,
+        parent: parent_id,
+        order: "ID_ASC",
+    };
+    let selection = Selection::of(ctx);
+    let page = Page::forward(first, after.as_deref(), scope)?.counting(selection.total);
+    let key = ProjectsOf {
+        parent,
+        viewer,
+        page: page.clone(),
+        filter,
+    };
+    let paged = loaders::page(ctx, selection.rows, key).await?;
+    let count = ProjectCountOf {
+        parent,
+        viewer,
+        filter,
+    };
+    Ok(ProjectConnection::build(
+        paged,
+        &page,
+        scope,
+        |row| Cursor {
+            value: SortValue::Id,
+            id: row.id,
+        },
+        Project,
+        Count::Projects(count),
+    ))
 }
 
 /// Reads of projects.
@@ -193,27 +256,11 @@ pub struct ProjectIdInput {
     pub id: ID,
 }
 
-/// What `addProjectMember` and `updateProjectMemberRole` ask for.
-#[derive(InputObject)]
-pub struct ProjectMemberInput {
-    pub project_id: ID,
-    /// A member of the project's workspace.
-    pub user_id: ID,
-    pub role: Role,
-}
-
-/// What `removeProjectMember` asks for.
-#[derive(InputObject)]
-pub struct RemoveProjectMemberInput {
-    pub project_id: ID,
-    pub user_id: ID,
-}
-
-/// Writes to projects and their membership.
+/// Writes to projects.
 #[derive(Default)]
 pub struct ProjectMutation;
 
-/// Writes to projects and their membership.
+/// Writes to projects.
 #[Object]
 impl ProjectMutation {
     /// Creates a project for a client of the same workspace, with the viewer as its OWNER:
@@ -338,130 +385,6 @@ impl ProjectMutation {
         project::Entity::delete_by_id(id).exec(ctx.db()?).await?;
         Ok(input.id)
     }
-
-    /// Adds a member of the workspace to the project. Project ADMINs add USERs; project
-    /// OWNERs and workspace OWNERs/ADMINs add anyone. `BAD_USER_INPUT` on `userId` for a
-    /// user outside the workspace; `CONFLICT` when already a member.
-    async fn add_project_member(
-        &self,
-        ctx: &Context<'_>,
-        input: ProjectMemberInput,
-    ) -> Result<ProjectMember> {
-        let project_id = validate::id("projectId", &input.project_id)?;
-        let user_id = validate::id("userId", &input.user_id)?;
-        let viewer = *ctx.require_viewer()?;
-        let (found, access) =
-            policy::authorize_project(ctx, project_id, ProjectAction::Read).await?;
-        let role = StoredRole::from(input.role);
-        policy::change_membership(
-            acting_role(access),
-            user_id == viewer.user_id,
-            None,
-            Some(role),
-        )
-        .check()?;
-        let db = ctx.db()?;
-        let in_workspace = workspace_user::Entity::find()
-            .filter(workspace_user::Column::WorkspaceId.eq(found.workspace_id))
-            .filter(workspace_user::Column::UserId.eq(user_id))
-            .count(db)
-            .await?;
-        if in_workspace == 0 {
-            return Err(Error::bad_input(
-                "userId",
-                "only members of the project's workspace can join it",
-            ));
-        }
-        if membership(db, project_id, user_id).await?.is_some() {
-            return Err(PROJECT_MEMBER.conflict());
-        }
-        let created = project_user::ActiveModel {
-            user_id: Set(user_id),
-            project_id: Set(project_id),
-            role: Set(role),
-            ..Default::default()
-        }
-        .insert(db)
-        .await
-        .on_unique(PROJECT_MEMBER)?;
-        Ok(ProjectMember(created))
-    }
-
-    /// Changes a project member's role, by the same rules as adding one.
-    async fn update_project_member_role(
-        &self,
-        ctx: &Context<'_>,
-        input: ProjectMemberInput,
-    ) -> Result<ProjectMember> {
-        let project_id = validate::id("projectId", &input.project_id)?;
-        let user_id = validate::id("userId", &input.user_id)?;
-        let viewer = *ctx.require_viewer()?;
-        let (_, access) = policy::authorize_project(ctx, project_id, ProjectAction::Read).await?;
-        let db = ctx.db()?;
-        let target = membership(db, project_id, user_id)
-            .await?
-            .ok_or(Error::NotFound)?;
-        let role = StoredRole::from(input.role);
-        policy::change_membership(
-            acting_role(access),
-            user_id == viewer.user_id,
-            Some(target.role),
-            Some(role),
-        )
-        .check()?;
-        let mut change: project_user::ActiveModel = target.into();
-        change.role = Set(role);
-        Ok(ProjectMember(change.update(db).await?))
-    }
-
-    /// Removes a member from the project; anyone may leave. Returns the removed
-    /// membership's id.
-    async fn remove_project_member(
-        &self,
-        ctx: &Context<'_>,
-        input: RemoveProjectMemberInput,
-    ) -> Result<ID> {
-        let project_id = validate::id("projectId", &input.project_id)?;
-        let user_id = validate::id("userId", &input.user_id)?;
-        let viewer = *ctx.require_viewer()?;
-        let (_, access) = policy::authorize_project(ctx, project_id, ProjectAction::Read).await?;
-        let db = ctx.db()?;
-        let target = membership(db, project_id, user_id)
-            .await?
-            .ok_or(Error::NotFound)?;
-        policy::change_membership(
-            acting_role(access),
-            user_id == viewer.user_id,
-            Some(target.role),
-            None,
-        )
-        .check()?;
-        project_user::Entity::delete_by_id(target.id)
-            .exec(db)
-            .await?;
-        Ok(ID(target.id.to_string()))
-    }
-}
-
-/// The role a viewer acts with on a project's membership: a workspace OWNER or ADMIN acts
-/// as the project's OWNER.
-fn acting_role(access: ProjectAccess) -> Option<StoredRole> {
-    match access.workspace_role {
-        Some(StoredRole::Owner | StoredRole::Admin) => Some(StoredRole::Owner),
-        _ => access.project_role,
-    }
-}
-
-async fn membership(
-    db: &impl ConnectionTrait,
-    project_id: Uuid,
-    user_id: Uuid,
-) -> Result<Option<project_user::Model>> {
-    Ok(project_user::Entity::find()
-        .filter(project_user::Column::ProjectId.eq(project_id))
-        .filter(project_user::Column::UserId.eq(user_id))
-        .one(db)
-        .await?)
 }
 
 /// `BAD_USER_INPUT` on `clientId` unless the client belongs to `workspace_id`.

@@ -7,13 +7,17 @@ use entity::task::{self, TaskStatus as StoredStatus};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use uuid::Uuid;
 
-use crate::connection::{Cursor, OrderDirection, Page, Scope, SortValue, connection_types};
+use crate::connection::{
+    Cursor, OrderDirection, Page, Scope, Selection, SortValue, connection_types,
+};
 use crate::context::ContextExt;
 use crate::error::{Error, Result};
-use crate::loaders::{self, Count, Loaders, ProjectById, TaskById, lists};
+use crate::loaders::hours::HoursScope;
+use crate::loaders::{self, Count, Loaders, ProjectById, TaskById, tasks};
 use crate::policy::{self, ProjectAction};
 use crate::project::Project;
 use crate::retry;
+use crate::time_log::{self, TimeLogConnection, TimeLogFilterInput, TimeLogOrderInput};
 use crate::validate;
 
 /// Where a task stands.
@@ -52,6 +56,7 @@ connection_types!(TaskConnection, TaskEdge, Task, "tasks");
 /// Which tasks a list shows; all conditions must hold.
 #[derive(InputObject, Default)]
 pub struct TaskFilterInput {
+    /// Only tasks with this status.
     pub status: Option<TaskStatus>,
     /// Case-insensitive part of the name.
     pub name_contains: Option<String>,
@@ -60,15 +65,20 @@ pub struct TaskFilterInput {
 /// What a task list is ordered by.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskOrderField {
+    /// When the task was created.
     CreatedAt,
+    /// The name, as the database compares text.
     Name,
+    /// The status, by its name.
     Status,
 }
 
 /// A task list's order; ties fall back to creation order.
 #[derive(InputObject)]
 pub struct TaskOrderInput {
+    /// The sort key.
     pub field: TaskOrderField,
+    /// `ASC` unless given.
     #[graphql(default)]
     pub direction: OrderDirection,
 }
@@ -87,15 +97,15 @@ pub(crate) async fn tasks_of(
     if let Some(needle) = &filter.name_contains {
         validate::max_chars("filter.nameContains", needle, 150)?;
     }
-    let filter = lists::TaskFilter {
+    let filter = tasks::TaskFilter {
         status: filter.status.map(StoredStatus::from),
         name_contains: filter.name_contains.filter(|needle| !needle.is_empty()),
     };
-    let order = order_by.map_or_else(lists::TaskOrder::default, |order| lists::TaskOrder {
+    let order = order_by.map_or_else(tasks::TaskOrder::default, |order| tasks::TaskOrder {
         field: match order.field {
-            TaskOrderField::CreatedAt => lists::TaskOrderField::CreatedAt,
-            TaskOrderField::Name => lists::TaskOrderField::Name,
-            TaskOrderField::Status => lists::TaskOrderField::Status,
+            TaskOrderField::CreatedAt => tasks::TaskOrderField::CreatedAt,
+            TaskOrderField::Name => tasks::TaskOrderField::Name,
+            TaskOrderField::Status => tasks::TaskOrderField::Status,
         },
         descending: order.direction == OrderDirection::Desc,
     });
@@ -109,22 +119,20 @@ pub(crate) async fn tasks_of(
         parent: project,
         order: &order_name,
     };
-    let page = Page::forward(first, after.as_deref(), scope)?;
-    let loader = ctx.service::<DataLoader<Loaders>>()?;
-    let paged = loader
-        .load_one(lists::TasksOf {
-            project,
-            page: page.clone(),
-            filter: filter.clone(),
-            order,
-        })
-        .await?
-        .unwrap_or_default();
+    let selection = Selection::of(ctx);
+    let page = Page::forward(first, after.as_deref(), scope)?.counting(selection.total);
+    let key = tasks::TasksOf {
+        project,
+        page: page.clone(),
+        filter: filter.clone(),
+        order,
+    };
+    let paged = loaders::page(ctx, selection.rows, key).await?;
     let cursor_of = |row: &task::Model| Cursor {
         value: match order.field {
-            lists::TaskOrderField::CreatedAt => SortValue::Time(row.created_at),
-            lists::TaskOrderField::Name => SortValue::Text(row.name.clone()),
-            lists::TaskOrderField::Status => {
+            tasks::TaskOrderField::CreatedAt => SortValue::Time(row.created_at),
+            tasks::TaskOrderField::Name => SortValue::Text(row.name.clone()),
+            tasks::TaskOrderField::Status => {
                 SortValue::Text(sea_orm::ActiveEnum::to_value(&row.status))
             }
         },
@@ -136,7 +144,7 @@ pub(crate) async fn tasks_of(
         scope,
         cursor_of,
         Task,
-        Count::Tasks(lists::TaskCountOf { project, filter }),
+        Count::Tasks(tasks::TaskCountOf { project, filter }),
     ))
 }
 
@@ -168,6 +176,34 @@ impl Task {
             .await?
             .map(Project)
             .ok_or(Error::NotFound)
+    }
+
+    /// The time logged on the task, oldest first unless `orderBy` says otherwise. `first`
+    /// is at most 100 (default 50).
+    async fn time_logs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many logs to return: 0–100, default 50.")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page of this list.")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Which logs to list.")] filter: Option<TimeLogFilterInput>,
+        #[graphql(desc = "The order; `LOGGED_AT` ascending when absent.")] order_by: Option<
+            TimeLogOrderInput,
+        >,
+    ) -> Result<TimeLogConnection> {
+        time_log::time_logs_of(ctx, self.0.id, first, after, filter, order_by).await
+    }
+
+    /// The hours logged on the task, summed; with `from` and `to`, only logs with
+    /// `from <= loggedAt < to`.
+    async fn total_hours(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Count logs at or after this instant.")] from: Option<DateTime<Utc>>,
+        #[graphql(desc = "Count logs before this instant.")] to: Option<DateTime<Utc>>,
+    ) -> Result<i32> {
+        time_log::total_hours(ctx, HoursScope::Task(self.0.id), from, to).await
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

@@ -1,15 +1,20 @@
 //! Time logs: hours a user spent on a task.
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, SubsecRound, Utc};
 use entity::time_log;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use uuid::Uuid;
 
+use crate::connection::{
+    Cursor, OrderDirection, Page, Scope, Selection, SortValue, connection_types,
+};
 use crate::context::ContextExt;
 use crate::error::{Error, Result};
-use crate::loaders::{self, Loaders, TaskById, TimeLogById, UserById};
+use crate::loaders::hours::{HoursOf, HoursScope};
+use crate::loaders::time_logs::{TimeLogCountOf, TimeLogFilter, TimeLogsOf, TimeRange};
+use crate::loaders::{self, Count, Loaders, TaskById, TimeLogById, UserById};
 use crate::policy::{self, ProjectAction};
 use crate::retry;
 use crate::task::{self as tasks, Task};
@@ -69,6 +74,119 @@ impl TimeLog {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+}
+
+connection_types!(TimeLogConnection, TimeLogEdge, TimeLog, "time logs");
+
+/// Which time logs a list shows; all conditions must hold.
+#[derive(InputObject, Default)]
+pub struct TimeLogFilterInput {
+    /// Logged at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Logged before this instant (so `from`/`to` spans that meet never share a log).
+    pub to: Option<DateTime<Utc>>,
+    /// Only this user's logs.
+    pub user_id: Option<ID>,
+}
+
+/// What a time-log list is ordered by.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeLogOrderField {
+    /// When the work was done.
+    LoggedAt,
+}
+
+/// A time-log list's order; ties fall back to creation order.
+#[derive(InputObject)]
+pub struct TimeLogOrderInput {
+    /// The sort key.
+    pub field: TimeLogOrderField,
+    /// `ASC` unless given.
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+/// `from`–`to` as a range; `BAD_USER_INPUT` on `to_field` when it ends before it starts.
+fn time_range(
+    to_field: &str,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<TimeRange> {
+    if let (Some(from), Some(to)) = (from, to)
+        && to < from
+    {
+        return Err(Error::bad_input(to_field, "to must not be before from"));
+    }
+    Ok(TimeRange { from, to })
+}
+
+/// A page of `task`'s time logs. The caller has checked that the viewer may read the task's
+/// project, and with it every log on it.
+pub(crate) async fn time_logs_of(
+    ctx: &Context<'_>,
+    task: Uuid,
+    first: Option<i32>,
+    after: Option<String>,
+    filter: Option<TimeLogFilterInput>,
+    order_by: Option<TimeLogOrderInput>,
+) -> Result<TimeLogConnection> {
+    let filter = filter.unwrap_or_default();
+    let filter = TimeLogFilter {
+        logged: time_range("filter.to", filter.from, filter.to)?,
+        user: filter
+            .user_id
+            .as_ref()
+            .map(|id| validate::id("filter.userId", id))
+            .transpose()?,
+    };
+    let descending = order_by.is_some_and(|order| order.direction == OrderDirection::Desc);
+    let scope = Scope {
+        connection: "Task.timeLogs",
+        parent: task,
+        order: if descending {
+            "LOGGED_AT_DESC"
+        } else {
+            "LOGGED_AT_ASC"
+        },
+    };
+    let selection = Selection::of(ctx);
+    let page = Page::forward(first, after.as_deref(), scope)?.counting(selection.total);
+    let key = TimeLogsOf {
+        task,
+        page: page.clone(),
+        filter,
+        descending,
+    };
+    let paged = loaders::page(ctx, selection.rows, key).await?;
+    let cursor_of = |row: &time_log::Model| Cursor {
+        value: SortValue::Time(row.logged_at),
+        id: row.id,
+    };
+    Ok(TimeLogConnection::build(
+        paged,
+        &page,
+        scope,
+        cursor_of,
+        TimeLog,
+        Count::TimeLogs(TimeLogCountOf { task, filter }),
+    ))
+}
+
+/// The hours logged in `scope` with `from <= logged_at < to`, summed by the database.
+pub(crate) async fn total_hours(
+    ctx: &Context<'_>,
+    scope: HoursScope,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<i32> {
+    let range = time_range("to", from, to)?;
+    let loader = ctx.service::<DataLoader<Loaders>>()?;
+    let hours = loader
+        .load_one(HoursOf { scope, range })
+        .await?
+        .unwrap_or(0);
+    // At most 24 hours a log: an i32 overflows after 89 million logs in one scope.
+    Ok(i32::try_from(hours).unwrap_or(i32::MAX))
 }
 
 /// What `logTime` asks for.

@@ -1,24 +1,29 @@
-//! Workspaces and their members.
+//! Workspaces: a team's space, and the lists hanging off it.
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
 use entity::role::Role as StoredRole;
-use entity::{project, project_user, user, workspace, workspace_user};
+use entity::{workspace, workspace_user};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
 use uuid::Uuid;
 
+use crate::client::{self, ClientConnection};
+use crate::connection::{Cursor, Page, Scope, Selection, SortValue, connection_types};
 use crate::context::ContextExt;
 use crate::error::{DbResultExt, Error, Result, UniqueKey};
-use crate::loaders::{self, Loaders, UserById};
+use crate::loaders::hours::HoursScope;
+use crate::loaders::projects::ProjectParent;
+use crate::loaders::workspaces::{WorkspaceCountOf, WorkspacesOf};
+use crate::loaders::{self, Count};
 use crate::policy::{self, WorkspaceAction};
+use crate::project::{self, ProjectConnection, ProjectFilterInput};
 use crate::retry;
 use crate::role::Role;
-use crate::user::User;
+use crate::time_log;
 use crate::validate;
+use crate::workspace_member::{self, WorkspaceMemberConnection};
 
 const WORKSPACE_NAME: UniqueKey = UniqueKey {
     constraint: "uq_workspaces_name",
@@ -26,14 +31,6 @@ const WORKSPACE_NAME: UniqueKey = UniqueKey {
     field: "name",
     message: "a workspace with this name already exists",
 };
-
-const WORKSPACE_MEMBER: UniqueKey = UniqueKey {
-    constraint: "uq_workspace_users_user_workspace",
-    sqlite_columns: "workspace_users.user_id, workspace_users.workspace_id",
-    field: "email",
-    message: "this user is already a member of the workspace",
-};
-
 /// A team's space: its members, clients and projects.
 pub struct Workspace(pub workspace::Model);
 
@@ -62,6 +59,69 @@ impl Workspace {
         self.0.updated_at
     }
 
+    /// The workspace's members, in the order they joined. `first` is at most 100 (default
+    /// 50).
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many members to return: 0–100, default 50.")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page of this list.")] after: Option<
+            String,
+        >,
+    ) -> Result<WorkspaceMemberConnection> {
+        workspace_member::members_of(ctx, self.0.id, first, after).await
+    }
+
+    /// The workspace's clients by name. `first` is at most 100 (default 50).
+    async fn clients(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many clients to return: 0–100, default 50.")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page of this list.")] after: Option<
+            String,
+        >,
+    ) -> Result<ClientConnection> {
+        client::clients_of(ctx, self.0.id, first, after).await
+    }
+
+    /// The workspace's projects that the viewer may read (all of them for its OWNERs and
+    /// ADMINs, else those the viewer is a member of), oldest first. `first` is at most 100
+    /// (default 50).
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many projects to return: 0–100, default 50.")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page of this list.")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Which projects to list.")] filter: Option<ProjectFilterInput>,
+    ) -> Result<ProjectConnection> {
+        project::projects_of(
+            ctx,
+            ProjectParent::Workspace(self.0.id),
+            first,
+            after,
+            filter,
+        )
+        .await
+    }
+
+    /// The hours logged in the workspace, summed over the projects the viewer may read;
+    /// with `from` and `to`, only logs with `from <= loggedAt < to`.
+    async fn total_hours(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Count logs at or after this instant.")] from: Option<DateTime<Utc>>,
+        #[graphql(desc = "Count logs before this instant.")] to: Option<DateTime<Utc>>,
+    ) -> Result<i32> {
+        let viewer = ctx.require_viewer()?;
+        let scope = HoursScope::Workspace {
+            workspace: self.0.id,
+            viewer: viewer.user_id,
+        };
+        time_log::total_hours(ctx, scope, from, to).await
+    }
+
     /// The viewer's role here.
     async fn viewer_role(&self, ctx: &Context<'_>) -> Result<Role> {
         let viewer = ctx.require_viewer()?;
@@ -72,34 +132,7 @@ impl Workspace {
     }
 }
 
-/// A user's membership of a workspace.
-pub struct WorkspaceMember(pub workspace_user::Model);
-
-/// A user's membership of a workspace.
-#[Object]
-impl WorkspaceMember {
-    /// The membership's own id.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-
-    async fn role(&self) -> Role {
-        self.0.role.into()
-    }
-
-    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
-        let loader = ctx.service::<DataLoader<Loaders>>()?;
-        loaders::by_id(loader, UserById(self.0.user_id))
-            .await?
-            .map(User::new)
-            .ok_or(Error::NotFound)
-    }
-
-    /// When the user joined.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-}
+connection_types!(WorkspaceConnection, WorkspaceEdge, Workspace, "workspaces");
 
 /// Reads of workspaces.
 #[derive(Default)]
@@ -113,6 +146,42 @@ impl WorkspaceQuery {
         let id = validate::id("id", &id)?;
         let (found, _) = policy::authorize_workspace(ctx, id, WorkspaceAction::Read).await?;
         Ok(Workspace(found))
+    }
+
+    /// The workspaces the viewer is a member of, oldest first. `first` is at most 100
+    /// (default 50). `UNAUTHENTICATED` without a session.
+    async fn workspaces(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many workspaces to return: 0–100, default 50.")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page of this list.")] after: Option<
+            String,
+        >,
+    ) -> Result<WorkspaceConnection> {
+        let viewer = ctx.require_viewer()?.user_id;
+        let scope = Scope {
+            connection: "Query.workspaces",
+            parent: viewer,
+            order: "ID_ASC",
+        };
+        let selection = Selection::of(ctx);
+        let page = Page::forward(first, after.as_deref(), scope)?.counting(selection.total);
+        let key = WorkspacesOf {
+            user: viewer,
+            page: page.clone(),
+        };
+        let paged = loaders::page(ctx, selection.rows, key).await?;
+        Ok(WorkspaceConnection::build(
+            paged,
+            &page,
+            scope,
+            |row| Cursor {
+                value: SortValue::Id,
+                id: row.id,
+            },
+            Workspace,
+            Count::Workspaces(WorkspaceCountOf(viewer)),
+        ))
     }
 }
 
@@ -143,35 +212,11 @@ pub struct WorkspaceIdInput {
     pub id: ID,
 }
 
-/// What `addWorkspaceMember` asks for.
-#[derive(InputObject)]
-pub struct AddWorkspaceMemberInput {
-    pub workspace_id: ID,
-    /// The email of an existing account.
-    pub email: String,
-    pub role: Role,
-}
-
-/// What `updateWorkspaceMemberRole` asks for.
-#[derive(InputObject)]
-pub struct UpdateWorkspaceMemberRoleInput {
-    pub workspace_id: ID,
-    pub user_id: ID,
-    pub role: Role,
-}
-
-/// What `removeWorkspaceMember` asks for.
-#[derive(InputObject)]
-pub struct RemoveWorkspaceMemberInput {
-    pub workspace_id: ID,
-    pub user_id: ID,
-}
-
-/// Writes to workspaces and their membership.
+/// Writes to workspaces.
 #[derive(Default)]
 pub struct WorkspaceMutation;
 
-/// Writes to workspaces and their membership.
+/// Writes to workspaces.
 #[Object]
 impl WorkspaceMutation {
     /// Creates a workspace with the viewer as its OWNER. `CONFLICT` on `name` when taken.
@@ -271,161 +316,6 @@ impl WorkspaceMutation {
         workspace::Entity::delete_by_id(id).exec(ctx.db()?).await?;
         Ok(input.id)
     }
-
-    /// Adds the account with `email` to a workspace. OWNERs add anyone; ADMINs add USERs.
-    /// `BAD_USER_INPUT` on `email` when no account has it; `CONFLICT` when already a member.
-    async fn add_workspace_member(
-        &self,
-        ctx: &Context<'_>,
-        input: AddWorkspaceMemberInput,
-    ) -> Result<WorkspaceMember> {
-        let workspace_id = validate::id("workspaceId", &input.workspace_id)?;
-        let email = validate::email("email", &input.email)?;
-        let (_, actor) =
-            policy::authorize_workspace(ctx, workspace_id, WorkspaceAction::Read).await?;
-        let role = StoredRole::from(input.role);
-        policy::change_membership(actor, false, None, Some(role)).check()?;
-        let db = ctx.db()?;
-        let account = user::Entity::find()
-            .filter(user::Column::Email.eq(email.as_str()))
-            .one(db)
-            .await?
-            .ok_or_else(|| Error::bad_input("email", "no account has this email"))?;
-        let existing = membership(db, workspace_id, account.id).await?;
-        if existing.is_some() {
-            return Err(WORKSPACE_MEMBER.conflict());
-        }
-        let created = workspace_user::ActiveModel {
-            user_id: Set(account.id),
-            workspace_id: Set(workspace_id),
-            role: Set(role),
-            ..Default::default()
-        }
-        .insert(db)
-        .await
-        .on_unique(WORKSPACE_MEMBER)?;
-        Ok(WorkspaceMember(created))
-    }
-
-    /// Changes a member's role. Only an OWNER grants or takes OWNER or ADMIN; the last
-    /// OWNER can't be demoted (`CONFLICT`).
-    async fn update_workspace_member_role(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateWorkspaceMemberRoleInput,
-    ) -> Result<WorkspaceMember> {
-        let workspace_id = validate::id("workspaceId", &input.workspace_id)?;
-        let user_id = validate::id("userId", &input.user_id)?;
-        let viewer = *ctx.require_viewer()?;
-        let (_, actor) =
-            policy::authorize_workspace(ctx, workspace_id, WorkspaceAction::Read).await?;
-        let db = ctx.db()?;
-        let tx = crate::context::begin_write(db).await?;
-        let target = membership(&tx, workspace_id, user_id)
-            .await?
-            .ok_or(Error::NotFound)?;
-        let role = StoredRole::from(input.role);
-        policy::change_membership(
-            actor,
-            user_id == viewer.user_id,
-            Some(target.role),
-            Some(role),
-        )
-        .check()?;
-        if target.role == StoredRole::Owner && role != StoredRole::Owner {
-            ensure_another_owner(&tx, workspace_id).await?;
-        }
-        let mut change: workspace_user::ActiveModel = target.into();
-        change.role = Set(role);
-        let updated = change.update(&tx).await?;
-        tx.commit().await?;
-        Ok(WorkspaceMember(updated))
-    }
-
-    /// Removes a member, and with them their memberships of the workspace's projects.
-    /// Anyone may remove themself (leave); the last OWNER can't (`CONFLICT`). Returns the
-    /// removed membership's id.
-    async fn remove_workspace_member(
-        &self,
-        ctx: &Context<'_>,
-        input: RemoveWorkspaceMemberInput,
-    ) -> Result<ID> {
-        let workspace_id = validate::id("workspaceId", &input.workspace_id)?;
-        let user_id = validate::id("userId", &input.user_id)?;
-        let viewer = *ctx.require_viewer()?;
-        let (_, actor) =
-            policy::authorize_workspace(ctx, workspace_id, WorkspaceAction::Read).await?;
-        let db = ctx.db()?;
-        let tx = crate::context::begin_write(db).await?;
-        let target = membership(&tx, workspace_id, user_id)
-            .await?
-            .ok_or(Error::NotFound)?;
-        policy::change_membership(actor, user_id == viewer.user_id, Some(target.role), None)
-            .check()?;
-        if target.role == StoredRole::Owner {
-            ensure_another_owner(&tx, workspace_id).await?;
-        }
-        remove_from_workspace(&tx, workspace_id, user_id).await?;
-        tx.commit().await?;
-        Ok(ID(target.id.to_string()))
-    }
-}
-
-/// Deletes `user_id`'s membership of `workspace_id` and of every project in it.
-pub(crate) async fn remove_from_workspace(
-    tx: &DatabaseTransaction,
-    workspace_id: Uuid,
-    user_id: Uuid,
-) -> Result<()> {
-    let projects = project::Entity::find()
-        .select_only()
-        .column(project::Column::Id)
-        .filter(project::Column::WorkspaceId.eq(workspace_id))
-        .into_tuple::<Uuid>()
-        .all(tx)
-        .await?;
-    project_user::Entity::delete_many()
-        .filter(project_user::Column::UserId.eq(user_id))
-        .filter(project_user::Column::ProjectId.is_in(projects))
-        .exec(tx)
-        .await?;
-    workspace_user::Entity::delete_many()
-        .filter(workspace_user::Column::UserId.eq(user_id))
-        .filter(workspace_user::Column::WorkspaceId.eq(workspace_id))
-        .exec(tx)
-        .await?;
-    Ok(())
-}
-
-async fn membership(
-    db: &impl ConnectionTrait,
-    workspace_id: Uuid,
-    user_id: Uuid,
-) -> Result<Option<workspace_user::Model>> {
-    Ok(workspace_user::Entity::find()
-        .filter(workspace_user::Column::WorkspaceId.eq(workspace_id))
-        .filter(workspace_user::Column::UserId.eq(user_id))
-        .one(db)
-        .await?)
-}
-
-/// `CONFLICT` unless the workspace keeps an OWNER after one is demoted or removed. The
-/// owner rows are locked (on PostgreSQL) so two owners demoting each other at once can't
-/// leave the workspace without one; SQLite serialises the writing transactions anyway.
-async fn ensure_another_owner(tx: &DatabaseTransaction, workspace_id: Uuid) -> Result<()> {
-    let owners = workspace_user::Entity::find()
-        .filter(workspace_user::Column::WorkspaceId.eq(workspace_id))
-        .filter(workspace_user::Column::Role.eq(StoredRole::Owner))
-        .lock_exclusive()
-        .all(tx)
-        .await?;
-    if owners.len() < 2 {
-        return Err(Error::Conflict {
-            field: None,
-            message: "a workspace must keep at least one OWNER".into(),
-        });
-    }
-    Ok(())
 }
 
 async fn ensure_unique_name(

@@ -6,35 +6,108 @@
 //! mutation never reads a value cached before it wrote.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::hash::Hash;
 use std::sync::Arc;
 
+use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::role::Role;
 use entity::{client, project, project_user, task, time_log, user, workspace, workspace_user};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use crate::connection::Paged;
+use crate::context::ContextExt;
 use crate::error::{Error, Result};
 
-pub mod lists;
+pub mod hours;
+pub mod members;
 pub mod pages;
+pub mod projects;
+pub mod tasks;
+pub mod time_logs;
+pub mod workspaces;
 
-/// A connection's `totalCount`, loaded only when a client asks for it.
+/// A connection's `totalCount`: known when it came with the page, else loaded (through the
+/// batching loader) only when a client asks for it.
 #[derive(Debug, Clone)]
 pub enum Count {
-    Tasks(lists::TaskCountOf),
+    Known(u64),
+    Tasks(tasks::TaskCountOf),
+    TimeLogs(time_logs::TimeLogCountOf),
+    Projects(projects::ProjectCountOf),
+    Workspaces(workspaces::WorkspaceCountOf),
+    Clients(workspaces::ClientCountOf),
+    WorkspaceMembers(members::WorkspaceMemberCountOf),
+    ProjectMembers(members::ProjectMemberCountOf),
 }
 
 impl Count {
-    /// The count, through the batching loader.
-    pub async fn load(&self, ctx: &async_graphql::Context<'_>) -> Result<u64> {
-        use crate::context::ContextExt;
+    /// The count.
+    pub async fn load(&self, ctx: &Context<'_>) -> Result<u64> {
         let loader = ctx.service::<DataLoader<Loaders>>()?;
         let count = match self {
+            Self::Known(count) => return Ok(*count),
             Self::Tasks(key) => loader.load_one(key.clone()).await?,
+            Self::TimeLogs(key) => loader.load_one(key.clone()).await?,
+            Self::Projects(key) => loader.load_one(key.clone()).await?,
+            Self::Workspaces(key) => loader.load_one(*key).await?,
+            Self::Clients(key) => loader.load_one(*key).await?,
+            Self::WorkspaceMembers(key) => loader.load_one(*key).await?,
+            Self::ProjectMembers(key) => loader.load_one(*key).await?,
         };
         Ok(count.unwrap_or(0))
     }
+}
+
+/// A connection's rows through the batching loader, or none when `wanted` is false (the
+/// client asked for `totalCount` alone).
+pub async fn page<K, M>(ctx: &Context<'_>, wanted: bool, key: K) -> Result<Paged<M>>
+where
+    Loaders: Loader<K, Value = Paged<M>, Error = Arc<DbErr>>,
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    M: Send + Sync + Clone + 'static,
+{
+    if !wanted {
+        return Ok(Paged::default());
+    }
+    let loader = ctx.service::<DataLoader<Loaders>>()?;
+    Ok(loader.load_one(key).await?.unwrap_or_default())
+}
+
+/// Answers a batch of `keys` group by group. A batch may mix keys that ask different
+/// questions of different parents (the same field with other arguments elsewhere in the
+/// query); `split` takes a key apart into its question (page, filter, order, viewer) and
+/// its parent, and `load` answers one question for all its parents in one statement. A
+/// parent `load` leaves out gets the default value (an empty page, zero).
+pub(crate) async fn per_group<K, G, P, V, F, Fut>(
+    keys: &[K],
+    split: impl Fn(&K) -> (G, P),
+    load: F,
+) -> Result<HashMap<K, V>, Arc<DbErr>>
+where
+    K: Clone + Eq + Hash,
+    G: Eq + Hash,
+    P: Clone + Eq + Hash,
+    V: Default,
+    F: Fn(G, Vec<P>) -> Fut,
+    Fut: Future<Output = Result<HashMap<P, V>, DbErr>>,
+{
+    let mut groups: HashMap<G, Vec<(&K, P)>> = HashMap::new();
+    for key in keys {
+        let (group, parent) = split(key);
+        groups.entry(group).or_default().push((key, parent));
+    }
+    let mut loaded = HashMap::with_capacity(keys.len());
+    for (group, members) in groups {
+        let parents = members.iter().map(|(_, parent)| parent.clone()).collect();
+        let mut values = load(group, parents).await.map_err(Arc::new)?;
+        for (key, parent) in members {
+            loaded.insert(key.clone(), values.remove(&parent).unwrap_or_default());
+        }
+    }
+    Ok(loaded)
 }
 
 /// The batch loader behind every DataLoader key type below.

@@ -5,80 +5,179 @@
 //! numbering, and the outer query keeps `first + 1` rows per parent (the extra row says
 //! whether a next page exists). Both SQLite (3.25+) and PostgreSQL run it; row-value
 //! comparison `(sort, id) > (?, ?)` needs SQLite 3.15+.
+//!
+//! When the client also asks for `totalCount`, the same statement carries it as
+//! `COUNT(*) OVER (PARTITION BY parent)`, computed before the cursor condition, so a
+//! connection with its count is one statement rather than two.
 
 use std::collections::HashMap;
 
 use sea_orm::sea_query::{
-    Alias, Asterisk, Condition, Expr, ExprTrait, Order, Query, WindowStatement,
+    Alias, Asterisk, ColumnRef, Condition, Expr, ExprTrait, IntoColumnRef, Order, Query,
+    SelectStatement, TableRef, WindowStatement,
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Iterable, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, Iterable, Value,
+};
 use uuid::Uuid;
 
 use crate::connection::{Page, Paged, SortValue};
 
+/// The aliases of the columns a page statement adds to the entity's own.
+const PARENT: &str = "page_parent";
+const ROW_NUMBER: &str = "page_rn";
+const TOTAL: &str = "page_total";
+
 /// How a child list is laid out in its table.
-pub struct Layout<C> {
-    pub parent: C,
-    pub id: C,
+pub struct Layout<E: EntityTrait> {
+    /// The column naming each row's parent: one of `E`'s own, or of the joined table.
+    pub parent: ColumnRef,
+    /// A table joined to `E` to reach the parent column (`workspace_users` for the viewer's
+    /// workspaces).
+    pub join: Option<(TableRef, Condition)>,
+    /// `E`'s primary key: the last sort key, so the order is total.
+    pub id: E::Column,
     /// The sort column and whether it runs descending; `None` sorts by id alone.
-    pub sort: Option<(C, bool)>,
+    pub sort: Option<(E::Column, bool)>,
 }
 
-/// One page per parent of `E`'s rows matching `filter`.
+impl<E: EntityTrait> Layout<E>
+where
+    E::Column: Copy,
+{
+    /// A list whose parent is one of `E`'s columns, sorted by `sort` then `id`.
+    pub fn new(parent: E::Column, id: E::Column, sort: Option<(E::Column, bool)>) -> Self {
+        Self {
+            parent: (E::default(), parent).into_column_ref(),
+            join: None,
+            id,
+            sort,
+        }
+    }
+
+    fn descending(&self) -> bool {
+        self.sort.is_some_and(|(_, desc)| desc)
+    }
+
+    /// `SELECT E.*, parent AS page_parent FROM E [JOIN …] WHERE parent IN (…) AND filter`.
+    fn base(&self, parents: &[Uuid], filter: Condition) -> SelectStatement {
+        let mut query = Query::select();
+        query
+            .columns(E::Column::iter().map(|column| (E::default(), column)))
+            .expr_as(Expr::col(self.parent.clone()), Alias::new(PARENT))
+            .from(E::default())
+            .and_where(
+                Expr::col(self.parent.clone()).is_in(parents.iter().copied().map(Value::from)),
+            )
+            .cond_where(filter);
+        if let Some((table, on)) = &self.join {
+            query.inner_join(table.clone(), on.clone());
+        }
+        query
+    }
+
+    /// `column` qualified with `E`'s table (in the base query) or bare (over a subquery
+    /// of it).
+    fn column(column: E::Column, qualified: bool) -> ColumnRef {
+        if qualified {
+            (E::default(), column).into_column_ref()
+        } else {
+            column.into_column_ref()
+        }
+    }
+
+    /// The sort keys: the sort column, if any, then the id.
+    fn keys(&self, qualified: bool) -> Vec<ColumnRef> {
+        self.sort
+            .iter()
+            .map(|(sort, _)| *sort)
+            .chain([self.id])
+            .map(|column| Self::column(column, qualified))
+            .collect()
+    }
+
+    /// `ROW_NUMBER() OVER (PARTITION BY parent ORDER BY keys)`.
+    fn window(&self, parent: ColumnRef, qualified: bool) -> WindowStatement {
+        let order = if self.descending() {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
+        let mut window = WindowStatement::partition_by(parent);
+        for key in self.keys(qualified) {
+            window.order_by(key, order.clone());
+        }
+        window
+    }
+
+    /// The rows after `page.after`: `(sort, id) > (value, id)`, or `id > id` for a list
+    /// sorted by id alone; `<` when descending.
+    fn after(&self, page: &Page, qualified: bool) -> Option<Expr> {
+        let after = page.after.as_ref()?;
+        let id_column = Expr::col(Self::column(self.id, qualified));
+        let sort = self
+            .sort
+            .map(|(column, _)| Expr::col(Self::column(column, qualified)));
+        // A cursor's value kind follows its order, which its scope pins; should they
+        // disagree, comparing by id alone is the safe reading.
+        let value = match (&sort, &after.value) {
+            (Some(_), SortValue::Time(at)) => Some(Expr::val(*at)),
+            (Some(_), SortValue::Text(text)) => Some(Expr::val(text.clone())),
+            _ => None,
+        };
+        let (left, right) = match (sort, value) {
+            (Some(sort), Some(value)) => (
+                Expr::tuple([sort, id_column]),
+                Expr::tuple([value, Expr::val(after.id)]),
+            ),
+            _ => (id_column, Expr::val(after.id)),
+        };
+        Some(if self.descending() {
+            left.lt(right)
+        } else {
+            left.gt(right)
+        })
+    }
+}
+
+/// One page per parent of `E`'s rows matching `filter`. Every parent asked for has an
+/// entry; its `total` is set when `page.with_total` asked for it and the statement could
+/// tell (not for a parent whose rows all lie before the cursor).
 pub async fn page_per_parent<E>(
     db: &DatabaseConnection,
-    layout: Layout<E::Column>,
-    parents: impl IntoIterator<Item = Uuid>,
+    layout: &Layout<E>,
+    parents: &[Uuid],
     filter: Condition,
     page: &Page,
-    parent_of: impl Fn(&E::Model) -> Uuid,
 ) -> Result<HashMap<Uuid, Paged<E::Model>>, DbErr>
 where
     E: EntityTrait,
     E::Column: Copy,
 {
-    let descending = layout.sort.is_some_and(|(_, desc)| desc);
-    let order = if descending { Order::Desc } else { Order::Asc };
-    let mut window = WindowStatement::partition_by(layout.parent);
-    if let Some((column, _)) = layout.sort {
-        window.order_by(column, order.clone());
-    }
-    window.order_by(layout.id, order);
+    let statement = db
+        .get_database_backend()
+        .build(&page_statement(layout, parents, filter, page));
+    let rows = db.query_all_raw(statement).await?;
 
-    let mut inner = Query::select();
-    inner
-        .columns(E::Column::iter())
-        .from(E::default())
-        .and_where(Expr::col(layout.parent).is_in(parents.into_iter().map(Value::from)))
-        .cond_where(filter)
-        .expr_window_as(Expr::cust("ROW_NUMBER()"), window, Alias::new("rn"));
-    if let Some(after) = &page.after {
-        let id = Expr::val(after.id);
-        let condition = match (&layout.sort, &after.value) {
-            (Some((column, _)), SortValue::Time(at)) => {
-                row_after(column, Expr::val(*at), layout.id, id, descending)
-            }
-            (Some((column, _)), SortValue::Text(text)) => {
-                row_after(column, Expr::val(text.clone()), layout.id, id, descending)
-            }
-            _ if descending => Expr::col(layout.id).lt(id),
-            _ => Expr::col(layout.id).gt(id),
-        };
-        inner.and_where(condition);
-    }
-
-    let mut outer = Query::select();
-    outer
-        .column(Asterisk)
-        .from_subquery(inner, Alias::new("numbered"))
-        .and_where(Expr::col(Alias::new("rn")).lte(page.first.saturating_add(1)))
-        .order_by(Alias::new("rn"), Order::Asc);
-    let statement = db.get_database_backend().build(&outer);
-    let rows = E::find().from_raw_sql(statement).all(db).await?;
-
-    let mut pages: HashMap<Uuid, Paged<E::Model>> = HashMap::new();
+    let known_total = page.with_total && page.after.is_none();
+    let mut pages: HashMap<Uuid, Paged<E::Model>> = parents
+        .iter()
+        .map(|parent| {
+            let empty = Paged {
+                total: known_total.then_some(0),
+                ..Paged::default()
+            };
+            (*parent, empty)
+        })
+        .collect();
     for row in rows {
-        pages.entry(parent_of(&row)).or_default().rows.push(row);
+        let parent: Uuid = row.try_get("", PARENT)?;
+        let paged = pages.entry(parent).or_default();
+        if page.with_total {
+            let total: i64 = row.try_get("", TOTAL)?;
+            paged.total = Some(u64::try_from(total).unwrap_or(0));
+        }
+        paged.rows.push(E::Model::from_query_result(&row, "")?);
     }
     let first = usize::try_from(page.first).unwrap_or(usize::MAX);
     for paged in pages.values_mut() {
@@ -90,28 +189,67 @@ where
     Ok(pages)
 }
 
-/// `(sort, id) > (value, id)`, or `<` when descending.
-fn row_after<C: sea_orm::sea_query::IntoColumnRef + Copy>(
-    sort: &C,
-    value: Expr,
-    id_column: C,
-    id: Expr,
-    descending: bool,
-) -> Expr {
-    let left = Expr::tuple([Expr::col(*sort), Expr::col(id_column)]);
-    let right = Expr::tuple([value, id]);
-    if descending {
-        left.lt(right)
+/// The statement behind [`page_per_parent`].
+fn page_statement<E>(
+    layout: &Layout<E>,
+    parents: &[Uuid],
+    filter: Condition,
+    page: &Page,
+) -> SelectStatement
+where
+    E: EntityTrait,
+    E::Column: Copy,
+{
+    let rn = Alias::new(ROW_NUMBER);
+    let numbered = if page.with_total {
+        // Count first, over every matching row; then drop the rows up to the cursor and
+        // number the rest.
+        let mut counted = layout.base(parents, filter);
+        counted.expr_window_as(
+            Expr::col(Asterisk).count(),
+            WindowStatement::partition_by(layout.parent.clone()),
+            Alias::new(TOTAL),
+        );
+        let mut numbered = Query::select();
+        numbered
+            .column(Asterisk)
+            .from_subquery(counted, Alias::new("counted"))
+            .expr_window_as(
+                Expr::cust("ROW_NUMBER()"),
+                layout.window(Alias::new(PARENT).into_column_ref(), false),
+                rn.clone(),
+            );
+        if let Some(after) = layout.after(page, false) {
+            numbered.and_where(after);
+        }
+        numbered
     } else {
-        left.gt(right)
-    }
+        let mut numbered = layout.base(parents, filter);
+        numbered.expr_window_as(
+            Expr::cust("ROW_NUMBER()"),
+            layout.window(layout.parent.clone(), true),
+            rn.clone(),
+        );
+        if let Some(after) = layout.after(page, true) {
+            numbered.and_where(after);
+        }
+        numbered
+    };
+
+    let mut outer = Query::select();
+    outer
+        .column(Asterisk)
+        .from_subquery(numbered, Alias::new("numbered"))
+        .and_where(Expr::col(rn.clone()).lte(page.first.saturating_add(1)))
+        .order_by(rn, Order::Asc);
+    outer
 }
 
 /// Counts `E`'s rows matching `filter` per parent, in one `GROUP BY`.
 pub async fn count_per_parent<E>(
     db: &DatabaseConnection,
-    parent: E::Column,
-    parents: impl IntoIterator<Item = Uuid>,
+    layout: &Layout<E>,
+    parents: &[Uuid],
     filter: Condition,
 ) -> Result<HashMap<Uuid, u64>, DbErr>
 where
@@ -120,19 +258,135 @@ where
 {
     let mut query = Query::select();
     query
-        .column(parent)
+        .expr(Expr::col(layout.parent.clone()))
         .expr_as(Expr::col(Asterisk).count(), Alias::new("count"))
         .from(E::default())
-        .and_where(Expr::col(parent).is_in(parents.into_iter().map(Value::from)))
+        .and_where(Expr::col(layout.parent.clone()).is_in(parents.iter().copied().map(Value::from)))
         .cond_where(filter)
-        .group_by_col(parent);
+        .group_by_col(layout.parent.clone());
+    if let Some((table, on)) = &layout.join {
+        query.inner_join(table.clone(), on.clone());
+    }
     let statement = db.get_database_backend().build(&query);
     let rows = db.query_all_raw(statement).await?;
-    let mut counts = HashMap::new();
+    let mut counts: HashMap<Uuid, u64> = parents.iter().map(|parent| (*parent, 0)).collect();
     for row in rows {
         let id: Uuid = row.try_get_by_index(0)?;
         let count: i64 = row.try_get_by_index(1)?;
         counts.insert(id, u64::try_from(count).unwrap_or(0));
     }
     Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use entity::{task, workspace};
+    use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+
+    use super::*;
+    use crate::connection::Cursor;
+
+    fn page(with_total: bool, after: Option<Cursor>) -> Page {
+        Page {
+            first: 2,
+            after,
+            with_total,
+        }
+    }
+
+    #[test]
+    fn pages_number_rows_per_parent_after_the_cursor() {
+        let layout = Layout::<task::Entity>::new(
+            task::Column::ProjectId,
+            task::Column::Id,
+            Some((task::Column::Name, true)),
+        );
+        let after = Cursor {
+            value: SortValue::Text("m".into()),
+            id: Uuid::nil(),
+        };
+        let parents = [Uuid::nil()];
+        let sql = page_statement(
+            &layout,
+            &parents,
+            Condition::all(),
+            &page(false, Some(after)),
+        )
+        .to_string(PostgresQueryBuilder);
+        assert!(
+            sql.contains(r#"ROW_NUMBER() OVER ( PARTITION BY "tasks"."project_id" ORDER BY "tasks"."name" DESC, "tasks"."id" DESC )"#),
+            "{sql}"
+        );
+        assert!(
+            sql.contains(
+                r#"("tasks"."name", "tasks"."id") < ('m', '00000000-0000-0000-0000-000000000000')"#
+            ),
+            "{sql}"
+        );
+        assert!(sql.contains(r#""page_rn" <= 3"#), "{sql}");
+        assert!(!sql.contains("COUNT"), "{sql}");
+    }
+
+    #[test]
+    fn a_counted_page_counts_before_it_skips_to_the_cursor() {
+        let layout = Layout::<task::Entity>::new(task::Column::ProjectId, task::Column::Id, None);
+        let after = Cursor {
+            value: SortValue::Id,
+            id: Uuid::nil(),
+        };
+        let parents = [Uuid::nil()];
+        let sql = page_statement(
+            &layout,
+            &parents,
+            Condition::all(),
+            &page(true, Some(after)),
+        )
+        .to_string(SqliteQueryBuilder);
+        let count = sql.find("COUNT(*) OVER").expect("a window count");
+        let cursor = sql.find(r#"WHERE "id" > "#).expect("the cursor condition");
+        // The count sits in the inner query, the cursor applies to its result.
+        assert!(count < cursor, "{sql}");
+        assert!(
+            sql.contains(r#"ROW_NUMBER() OVER ( PARTITION BY "page_parent" ORDER BY "id" ASC )"#),
+            "{sql}"
+        );
+    }
+
+    #[test]
+    fn a_joined_parent_is_selected_and_partitioned_by() {
+        let on = Expr::col((
+            entity::workspace_user::Entity,
+            entity::workspace_user::Column::WorkspaceId,
+        ))
+        .equals((workspace::Entity, workspace::Column::Id));
+        let layout = Layout::<workspace::Entity> {
+            parent: (
+                entity::workspace_user::Entity,
+                entity::workspace_user::Column::UserId,
+            )
+                .into_column_ref(),
+            join: Some((
+                sea_orm::sea_query::IntoTableRef::into_table_ref(entity::workspace_user::Entity),
+                Condition::all().add(on),
+            )),
+            id: workspace::Column::Id,
+            sort: None,
+        };
+        let sql = page_statement(
+            &layout,
+            &[Uuid::nil()],
+            Condition::all(),
+            &page(false, None),
+        )
+        .to_string(PostgresQueryBuilder);
+        assert!(
+            sql.contains(r#""workspace_users"."user_id" AS "page_parent""#),
+            "{sql}"
+        );
+        assert!(sql.contains(r#"INNER JOIN "workspace_users""#), "{sql}");
+        assert!(
+            sql.contains(r#"SELECT "workspaces"."id", "workspaces"."name""#),
+            "{sql}"
+        );
+    }
 }

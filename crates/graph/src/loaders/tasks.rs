@@ -1,8 +1,4 @@
-//! Keys for the per-parent lists behind connections, and their batched loads.
-//!
-//! A batch may mix keys that ask for different pages, filters or orders (the same field
-//! with different arguments in one query); keys are grouped by those and each group is one
-//! statement for all its parents.
+//! A project's tasks: the keys behind `Project.tasks` and its `totalCount`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,8 +9,8 @@ use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, DbErr};
 use uuid::Uuid;
 
-use super::Loaders;
 use super::pages::{self, Layout};
+use super::{Loaders, per_group};
 use crate::connection::{Page, Paged};
 
 /// Which tasks of a project a list shows.
@@ -97,45 +93,30 @@ pub struct TasksOf {
     pub order: TaskOrder,
 }
 
+fn layout(order: TaskOrder) -> Layout<task::Entity> {
+    Layout::new(
+        task::Column::ProjectId,
+        task::Column::Id,
+        Some((order.column(), order.descending)),
+    )
+}
+
 impl Loader<TasksOf> for Loaders {
     type Value = Paged<task::Model>;
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[TasksOf]) -> Result<HashMap<TasksOf, Self::Value>, Self::Error> {
-        let mut groups: HashMap<(&Page, &TaskFilter, TaskOrder), Vec<Uuid>> = HashMap::new();
-        for key in keys {
-            groups
-                .entry((&key.page, &key.filter, key.order))
-                .or_default()
-                .push(key.project);
-        }
-        let mut loaded = HashMap::new();
-        for ((page, filter, order), projects) in groups {
-            let layout = Layout {
-                parent: task::Column::ProjectId,
-                id: task::Column::Id,
-                sort: Some((order.column(), order.descending)),
-            };
-            let mut pages = pages::page_per_parent::<task::Entity>(
-                &self.db,
-                layout,
-                projects.iter().copied(),
-                filter.condition(),
-                page,
-                |row| row.project_id,
+        let split = |key: &TasksOf| {
+            (
+                (key.page.clone(), key.filter.clone(), key.order),
+                key.project,
             )
-            .await?;
-            for project in projects {
-                let key = TasksOf {
-                    project,
-                    page: page.clone(),
-                    filter: filter.clone(),
-                    order,
-                };
-                loaded.insert(key, pages.remove(&project).unwrap_or_default());
-            }
-        }
-        Ok(loaded)
+        };
+        per_group(keys, split, |(page, filter, order), projects| async move {
+            let layout = layout(order);
+            pages::page_per_parent(&self.db, &layout, &projects, filter.condition(), &page).await
+        })
+        .await
     }
 }
 
@@ -151,27 +132,11 @@ impl Loader<TaskCountOf> for Loaders {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[TaskCountOf]) -> Result<HashMap<TaskCountOf, u64>, Self::Error> {
-        let mut groups: HashMap<&TaskFilter, Vec<Uuid>> = HashMap::new();
-        for key in keys {
-            groups.entry(&key.filter).or_default().push(key.project);
-        }
-        let mut loaded = HashMap::new();
-        for (filter, projects) in groups {
-            let counts = pages::count_per_parent::<task::Entity>(
-                &self.db,
-                task::Column::ProjectId,
-                projects.iter().copied(),
-                filter.condition(),
-            )
-            .await?;
-            for project in projects {
-                let key = TaskCountOf {
-                    project,
-                    filter: filter.clone(),
-                };
-                loaded.insert(key, counts.get(&project).copied().unwrap_or(0));
-            }
-        }
-        Ok(loaded)
+        let split = |key: &TaskCountOf| (key.filter.clone(), key.project);
+        per_group(keys, split, |filter, projects| async move {
+            let layout = layout(TaskOrder::default());
+            pages::count_per_parent(&self.db, &layout, &projects, filter.condition()).await
+        })
+        .await
     }
 }
