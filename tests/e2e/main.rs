@@ -14,6 +14,8 @@ mod domain;
 mod http;
 mod migrations;
 mod nested;
+mod nodes;
+mod reports;
 mod schema_file;
 mod seed;
 mod shutdown;

@@ -36,7 +36,8 @@ pub struct Client(pub client::Model);
 /// A customer of a workspace.
 #[Object]
 impl Client {
-    async fn id(&self) -> ID {
+    /// The object's id, unique across all types (a UUID): see `Query.node`.
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 

@@ -11,9 +11,11 @@ pub mod connection;
 pub mod context;
 pub mod error;
 pub mod loaders;
+pub mod node;
 pub mod policy;
 pub mod project;
 pub mod project_member;
+pub mod report;
 pub mod retry;
 pub mod role;
 pub mod task;
@@ -35,6 +37,8 @@ pub struct Query(
     workspace::WorkspaceQuery,
     project::ProjectQuery,
     task::TaskQuery,
+    node::NodeQuery,
+    report::ReportQuery,
 );
 
 /// The root mutation, composed of one part per domain.

@@ -33,6 +33,11 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// Whether the action is allowed.
+    pub fn is_allowed(self) -> bool {
+        self == Self::Allow
+    }
+
     /// `Ok` when allowed, else the matching error.
     pub fn check(self) -> Result<()> {
         match self {
@@ -169,6 +174,23 @@ pub fn project(access: ProjectAccess, action: ProjectAction) -> Decision {
     } else {
         Decision::Forbidden
     }
+}
+
+/// Reading a user by id (as a `Node`), their email and phone: the user themself and
+/// people who share a workspace with them. Anyone else learns nothing, not even that the
+/// account exists.
+pub fn user(is_self: bool, shares_workspace: bool) -> Decision {
+    if is_self || shares_workspace {
+        Decision::Allow
+    } else {
+        Decision::NotFound
+    }
+}
+
+/// Whose logs a workspace's time report sums for a member holding `role`: OWNERs and
+/// ADMINs see everyone's, other members only their own.
+pub fn reports_everyone(role: Option<Role>) -> bool {
+    is_manager(role)
 }
 
 /// Updating or deleting a time log: its author, or whoever administers the project.
@@ -366,6 +388,15 @@ mod tests {
             sql,
             r#"SELECT "projects"."id" FROM "projects" WHERE EXISTS(SELECT 1 FROM "project_users" WHERE "project_users"."project_id" = "projects"."id" AND "project_users"."user_id" = '00000000-0000-0000-0000-000000000000') OR EXISTS(SELECT 1 FROM "workspace_users" WHERE "workspace_users"."workspace_id" = "projects"."workspace_id" AND "workspace_users"."user_id" = '00000000-0000-0000-0000-000000000000' AND "workspace_users"."role" IN ('OWNER', 'ADMIN'))"#
         );
+    }
+
+    #[test]
+    fn users_are_read_by_themselves_and_workspace_mates_and_reports_cover_all_for_managers() {
+        assert_eq!(user(true, false), Allow);
+        assert_eq!(user(false, true), Allow);
+        assert_eq!(user(false, false), NotFound);
+        let everyone = [Some(Owner), Some(Admin), Some(User), None].map(reports_everyone);
+        assert_eq!(everyone, [true, true, false, false]);
     }
 
     #[test]

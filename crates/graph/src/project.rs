@@ -39,7 +39,8 @@ pub struct Project(pub project::Model);
 /// Work a workspace does for one of its clients.
 #[Object]
 impl Project {
-    async fn id(&self) -> ID {
+    /// The object's id, unique across all types (a UUID): see `Query.node`.
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 

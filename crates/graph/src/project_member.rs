@@ -33,8 +33,8 @@ pub struct ProjectMember(pub project_user::Model);
 /// A user's membership of a project.
 #[Object]
 impl ProjectMember {
-    /// The membership's own id.
-    async fn id(&self) -> ID {
+    /// The membership's own id (not the user's), unique across all types: see `Query.node`.
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 

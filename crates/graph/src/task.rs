@@ -13,6 +13,7 @@ use crate::connection::{
 use crate::context::ContextExt;
 use crate::error::{Error, Result};
 use crate::loaders::hours::HoursScope;
+use crate::loaders::time_logs::TimeLogParent;
 use crate::loaders::{self, Count, Loaders, ProjectById, TaskById, tasks};
 use crate::policy::{self, ProjectAction};
 use crate::project::Project;
@@ -151,7 +152,8 @@ pub(crate) async fn tasks_of(
 /// A unit of work in a project.
 #[Object]
 impl Task {
-    async fn id(&self) -> ID {
+    /// The object's id, unique across all types (a UUID): see `Query.node`.
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 
@@ -192,7 +194,9 @@ impl Task {
             TimeLogOrderInput,
         >,
     ) -> Result<TimeLogConnection> {
-        time_log::time_logs_of(ctx, self.0.id, first, after, filter, order_by).await
+        let filter = filter.unwrap_or_default().into_filter()?;
+        let parent = TimeLogParent::Task(self.0.id);
+        time_log::time_logs_of(ctx, parent, first, after, filter, order_by).await
     }
 
     /// The hours logged on the task, summed; with `from` and `to`, only logs with

@@ -13,7 +13,9 @@ use crate::connection::{
 use crate::context::ContextExt;
 use crate::error::{Error, Result};
 use crate::loaders::hours::{HoursOf, HoursScope};
-use crate::loaders::time_logs::{TimeLogCountOf, TimeLogFilter, TimeLogsOf, TimeRange};
+use crate::loaders::time_logs::{
+    TimeLogCountOf, TimeLogFilter, TimeLogParent, TimeLogsOf, TimeRange,
+};
 use crate::loaders::{self, Count, Loaders, TaskById, TimeLogById, UserById};
 use crate::policy::{self, ProjectAction};
 use crate::retry;
@@ -30,7 +32,8 @@ pub struct TimeLog(pub time_log::Model);
 /// Hours a user spent on a task.
 #[Object]
 impl TimeLog {
-    async fn id(&self) -> ID {
+    /// The object's id, unique across all types (a UUID): see `Query.node`.
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 
@@ -107,7 +110,7 @@ pub struct TimeLogOrderInput {
 }
 
 /// `from`–`to` as a range; `BAD_USER_INPUT` on `to_field` when it ends before it starts.
-fn time_range(
+pub(crate) fn time_range(
     to_field: &str,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
@@ -120,29 +123,25 @@ fn time_range(
     Ok(TimeRange { from, to })
 }
 
-/// A page of `task`'s time logs. The caller has checked that the viewer may read the task's
-/// project, and with it every log on it.
+/// A page of the time logs under `parent`, by `loggedAt` (descending when asked). For a
+/// task, the caller has checked that the viewer may read its project, and with it every log
+/// on it; a user's logs are narrowed to readable projects by the loader.
 pub(crate) async fn time_logs_of(
     ctx: &Context<'_>,
-    task: Uuid,
+    parent: TimeLogParent,
     first: Option<i32>,
     after: Option<String>,
-    filter: Option<TimeLogFilterInput>,
+    filter: TimeLogFilter,
     order_by: Option<TimeLogOrderInput>,
 ) -> Result<TimeLogConnection> {
-    let filter = filter.unwrap_or_default();
-    let filter = TimeLogFilter {
-        logged: time_range("filter.to", filter.from, filter.to)?,
-        user: filter
-            .user_id
-            .as_ref()
-            .map(|id| validate::id("filter.userId", id))
-            .transpose()?,
-    };
     let descending = order_by.is_some_and(|order| order.direction == OrderDirection::Desc);
+    let (connection, parent_id) = match parent {
+        TimeLogParent::Task(id) => ("Task.timeLogs", id),
+        TimeLogParent::User { user, .. } => ("User.timeLogs", user),
+    };
     let scope = Scope {
-        connection: "Task.timeLogs",
-        parent: task,
+        connection,
+        parent: parent_id,
         order: if descending {
             "LOGGED_AT_DESC"
         } else {
@@ -152,7 +151,7 @@ pub(crate) async fn time_logs_of(
     let selection = Selection::of(ctx);
     let page = Page::forward(first, after.as_deref(), scope)?.counting(selection.total);
     let key = TimeLogsOf {
-        task,
+        parent,
         page: page.clone(),
         filter,
         descending,
@@ -168,8 +167,22 @@ pub(crate) async fn time_logs_of(
         scope,
         cursor_of,
         TimeLog,
-        Count::TimeLogs(TimeLogCountOf { task, filter }),
+        Count::TimeLogs(TimeLogCountOf { parent, filter }),
     ))
+}
+
+impl TimeLogFilterInput {
+    /// The loader's filter; `BAD_USER_INPUT` on `filter.to` or `filter.userId`.
+    pub(crate) fn into_filter(self) -> Result<TimeLogFilter> {
+        Ok(TimeLogFilter {
+            logged: time_range("filter.to", self.from, self.to)?,
+            user: self
+                .user_id
+                .as_ref()
+                .map(|id| validate::id("filter.userId", id))
+                .transpose()?,
+        })
+    }
 }
 
 /// The hours logged in `scope` with `from <= logged_at < to`, summed by the database.

@@ -1,14 +1,16 @@
-//! People: the `User` type and the `me` query.
+//! People: the `User` type, their time logs and the `me` query.
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, ID, Object};
+use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entity::user;
-use sea_orm::EntityTrait;
 
 use crate::context::ContextExt;
 use crate::error::Result;
-use crate::loaders::{Loaders, SharesWorkspace};
+use crate::loaders::time_logs::{TimeLogFilter, TimeLogParent};
+use crate::loaders::{self, Loaders, SharesWorkspace, UserById};
+use crate::policy;
+use crate::time_log::{self, TimeLogConnection, TimeLogOrderInput};
 
 /// A person with an account. The stored password hash has no field here by design.
 pub struct User {
@@ -43,25 +45,35 @@ impl User {
         let Ok(Some(viewer)) = ctx.viewer() else {
             return Ok(false);
         };
-        if viewer.user_id == self.model.id {
-            return Ok(true);
-        }
-        let loader = ctx.service::<DataLoader<Loaders>>()?;
-        let shares = loader
-            .load_one(SharesWorkspace {
+        let is_self = viewer.user_id == self.model.id;
+        let shares = if is_self {
+            false
+        } else {
+            let loader = ctx.service::<DataLoader<Loaders>>()?;
+            let key = SharesWorkspace {
                 viewer: viewer.user_id,
                 other: self.model.id,
-            })
-            .await?;
-        Ok(shares.unwrap_or(false))
+            };
+            loader.load_one(key).await?.unwrap_or(false)
+        };
+        Ok(policy::user(is_self, shares).is_allowed())
     }
+}
+
+/// Which of a user's time logs a list shows.
+#[derive(InputObject, Default)]
+pub struct UserTimeLogFilterInput {
+    /// Logged at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Logged before this instant (so `from`/`to` spans that meet never share a log).
+    pub to: Option<DateTime<Utc>>,
 }
 
 /// A person with an account.
 #[Object]
 impl User {
-    /// Stable identifier of the user.
-    async fn id(&self) -> ID {
+    /// Stable identifier of the user, unique across all types (a UUID): see `Query.node`.
+    pub(crate) async fn id(&self) -> ID {
         ID(self.model.id.to_string())
     }
 
@@ -93,6 +105,35 @@ impl User {
     async fn created_at(&self) -> DateTime<Utc> {
         self.model.created_at
     }
+
+    /// The time this user logged on projects the viewer may read (for the user themself,
+    /// the projects they are still a member of or administer), oldest first unless
+    /// `orderBy` says otherwise. `first` is at most 100 (default 50). `UNAUTHENTICATED`
+    /// without a session.
+    async fn time_logs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many logs to return: 0–100, default 50.")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page of this list.")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Which logs to list.")] filter: Option<UserTimeLogFilterInput>,
+        #[graphql(desc = "The order; `LOGGED_AT` ascending when absent.")] order_by: Option<
+            TimeLogOrderInput,
+        >,
+    ) -> Result<TimeLogConnection> {
+        let viewer = ctx.require_viewer()?.user_id;
+        let filter = filter.unwrap_or_default();
+        let filter = TimeLogFilter {
+            logged: time_log::time_range("filter.to", filter.from, filter.to)?,
+            user: None,
+        };
+        let parent = TimeLogParent::User {
+            user: self.model.id,
+            viewer,
+        };
+        time_log::time_logs_of(ctx, parent, first, after, filter, order_by).await
+    }
 }
 
 /// Reads about the viewer.
@@ -108,9 +149,8 @@ impl UserQuery {
         let Some(viewer) = ctx.viewer()? else {
             return Ok(None);
         };
-        let found = user::Entity::find_by_id(viewer.user_id)
-            .one(ctx.db()?)
-            .await?;
+        let loader = ctx.service::<DataLoader<Loaders>>()?;
+        let found = loaders::by_id(loader, UserById(viewer.user_id)).await?;
         Ok(found.map(User::new))
     }
 }

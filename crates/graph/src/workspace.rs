@@ -37,7 +37,8 @@ pub struct Workspace(pub workspace::Model);
 /// A team's space: its members, clients and projects.
 #[Object]
 impl Workspace {
-    async fn id(&self) -> ID {
+    /// The object's id, unique across all types (a UUID): see `Query.node`.
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 

@@ -25,6 +25,7 @@ pub mod hours;
 pub mod members;
 pub mod pages;
 pub mod projects;
+pub mod report;
 pub mod tasks;
 pub mod time_logs;
 pub mod workspaces;
@@ -138,6 +139,28 @@ where
     Ok(loader.load_one(key).await?)
 }
 
+/// Loads `ids` through one loader in one batch, the result keyed by id: for a resolver
+/// that knows all its keys up front, so that the batch does not depend on timing.
+pub async fn by_ids<K, V>(
+    loader: &DataLoader<Loaders>,
+    ids: &HashSet<Uuid>,
+    key: impl Fn(Uuid) -> K,
+) -> Result<HashMap<Uuid, V>, Arc<DbErr>>
+where
+    Loaders: Loader<K, Value = V, Error = Arc<DbErr>>,
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    V: Send + Sync + Clone + 'static,
+{
+    let keys: Vec<(Uuid, K)> = ids.iter().map(|id| (*id, key(*id))).collect();
+    let mut loaded = loader
+        .load_many(keys.iter().map(|(_, key)| key.clone()))
+        .await?;
+    Ok(keys
+        .into_iter()
+        .filter_map(|(id, key)| loaded.remove(&key).map(|value| (id, value)))
+        .collect())
+}
+
 macro_rules! by_id_loader {
     ($key:ident, $module:ident) => {
         #[doc = concat!("A `", stringify!($module), "` row by id.")]
@@ -166,6 +189,8 @@ by_id_loader!(ClientById, client);
 by_id_loader!(ProjectById, project);
 by_id_loader!(TaskById, task);
 by_id_loader!(TimeLogById, time_log);
+by_id_loader!(WorkspaceMemberById, workspace_user);
+by_id_loader!(ProjectMemberById, project_user);
 
 /// The role `user` holds in `workspace`; absent when not a member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
