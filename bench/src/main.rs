@@ -1,0 +1,393 @@
+//! The nested-reads benchmark: seeds a 10 × 20 × 25 × 8 tree, starts the release server,
+//! drives the four-level query and a by-id query over HTTP, and measures two floors with
+//! pgbench. See `bench/README.md`.
+
+mod capture;
+mod cpu;
+mod database;
+mod floors;
+mod load;
+mod report;
+mod seed;
+mod server;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use clap::Parser;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+
+use crate::capture::Capture;
+use crate::database::Target;
+use crate::load::{Api, Workload};
+use crate::server::Server;
+
+/// Seeds a deterministic tree, drives the release server over HTTP and measures pgbench
+/// floors. Prints tables; exits 0 whatever they say (it measures, it does not judge).
+#[derive(Debug, Parser)]
+#[command(name = "bench")]
+struct Args {
+    /// The server binary to measure (build it with `cargo build --release --bin workgraph`).
+    #[arg(long, default_value = "target/release/workgraph")]
+    server_bin: PathBuf,
+    /// An existing, empty PostgreSQL database to use; it keeps the rows afterwards. Without
+    /// it, a database `wg_bench_<random>` is created on --admin-url and dropped at the end.
+    #[arg(long, conflicts_with = "sqlite")]
+    database_url: Option<String>,
+    /// The PostgreSQL server (any database on it) to create the run's database on.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    admin_url: String,
+    /// Use a temporary SQLite file instead of PostgreSQL (no pgbench floors).
+    #[arg(long)]
+    sqlite: bool,
+    /// Length of each measured step, in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// The numbers of concurrent clients, one step each.
+    #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+    clients: Vec<usize>,
+    /// The pgbench to run the floors with.
+    #[arg(long, default_value = "pgbench")]
+    pgbench: PathBuf,
+    /// Keep the pgbench scripts (and their output) in this directory.
+    #[arg(long)]
+    scripts_dir: Option<PathBuf>,
+}
+
+const VIEWER_EMAIL: &str = "viewer@bench.test";
+const PASSWORD: &str = "correct horse battery";
+/// Concurrent pgbench clients, and the step the targets are read at.
+pub const TARGET_CLIENTS: usize = 8;
+
+fn main() -> ExitCode {
+    match try_main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // `{:#}`: the causes on one line, without the backtrace `Debug` would add.
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn try_main() -> Result<()> {
+    let args = Args::parse();
+    if !(args.seconds > 0.0 && args.seconds <= 3600.0) {
+        bail!("--seconds must be in (0, 3600]");
+    }
+    if args.clients.is_empty() || args.clients.iter().any(|&n| n == 0 || n > 1024) {
+        bail!("--clients must list numbers from 1 to 1024");
+    }
+    if !args.server_bin.is_file() {
+        bail!(
+            "no server binary at {} (build it: cargo build --release --bin workgraph)",
+            args.server_bin.display()
+        );
+    }
+    // One thread for the load generator: it shares the machine with the server and
+    // PostgreSQL, so it should take as little of it as it can.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run_and_clean_up(args))
+}
+
+async fn run_and_clean_up(args: Args) -> Result<()> {
+    let target = if args.sqlite {
+        Target::sqlite()?
+    } else if let Some(url) = &args.database_url {
+        Target::Postgres {
+            url: url.clone(),
+            created: None,
+        }
+    } else {
+        Target::create_postgres(&args.admin_url).await?
+    };
+    // On Ctrl-C the run's future is dropped: its servers and pgbench are killed as their
+    // handles go, then the database is dropped here all the same.
+    let outcome = tokio::select! {
+        outcome = run(&args, &target) => outcome,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    let dropped = target.drop_created().await;
+    outcome?;
+    dropped.context("dropping the run's database")
+}
+
+/// What the probe pass learned: statement counts, the statements themselves, answers.
+pub struct Probe {
+    /// One per workspace, in order.
+    pub trees: Vec<TreeProbe>,
+    pub one_statements: u64,
+    /// Recorded on the wire (PostgreSQL only).
+    pub one_wire: Option<Vec<capture::Statement>>,
+}
+
+/// One workspace's tree request, made alone.
+pub struct TreeProbe {
+    pub statements: u64,
+    pub wire: Option<Vec<capture::Statement>>,
+    pub answer: Value,
+}
+
+/// One measured step.
+pub struct Measured {
+    pub query: &'static str,
+    pub step: load::Step,
+    pub cpu: cpu::Usage,
+}
+
+async fn run(args: &Args, target: &Target) -> Result<()> {
+    let busy_before = report::busy_percent().await;
+    let started = Instant::now();
+    let db = Database::connect(target.url())
+        .await
+        .with_context(|| format!("cannot connect to {}", database::redact(target.url())))?;
+    Migrator::up(&db, None).await.context("migrating")?;
+    let counts = seed::seed(&db).await.context("seeding")?;
+    if target.is_postgres() {
+        // What autovacuum would do within a minute of a real load: plans from real sizes.
+        db.execute_unprepared("ANALYZE").await?;
+    }
+    eprintln!("seeded {counts:?} in {:.1?}", started.elapsed());
+
+    // The load cycles through all ten trees and all 200 projects, each client from its own
+    // offset: the server's DataLoader is shared by concurrent requests, and identical keys
+    // from requests in flight together are loaded once, which a single hot tree would turn
+    // into a measurement of that de-duplication.
+    let workspaces: Vec<String> = (0..seed::WORKSPACES)
+        .map(|w| seed::workspace_id(w).to_string())
+        .collect();
+    let projects: Vec<String> = (0..seed::WORKSPACES * seed::PROJECTS)
+        .map(|n| seed::project_id(n % seed::WORKSPACES, n / seed::WORKSPACES).to_string())
+        .collect();
+    let tree = Workload::new("tree", load::TREE, &workspaces);
+    let one = Workload::new("by-id", load::ONE, &projects);
+
+    let (probe, token, viewer) = probe(args, target, &db, &workspaces, &projects[0]).await?;
+    eprintln!(
+        "probe: {:?} statements per tree, {} per by-id",
+        probe
+            .trees
+            .iter()
+            .map(|tree| tree.statements)
+            .collect::<Vec<_>>(),
+        probe.one_statements
+    );
+
+    let server = Server::start(&args.server_bin, target.url(), "warn").await?;
+    let api = Api::new(&server.base)?;
+    let warm_up = Duration::from_secs_f64(args.seconds.min(2.0));
+    let window = Duration::from_secs_f64(args.seconds);
+    let mut measured = Vec::new();
+    for workload in [&tree, &one] {
+        // Connections, prepared statements and caches warm before anything counts.
+        load::run(&api, &token, workload, TARGET_CLIENTS, warm_up).await?;
+        for &clients in &args.clients {
+            let before = cpu::Snapshot::now(server.pid(), target.is_postgres());
+            let step = load::run(&api, &token, workload, clients, window).await?;
+            let cpu = cpu::Snapshot::now(server.pid(), target.is_postgres()).since(&before);
+            eprintln!(
+                "{} × {clients}: {:.1} req/s, p99 {:.2} ms, {} errors",
+                workload.name,
+                step.per_second(),
+                step.percentile_ms(0.99),
+                step.errors
+            );
+            measured.push(Measured {
+                query: workload.name,
+                step,
+                cpu,
+            });
+        }
+    }
+    let peak_rss_kib = server.peak_rss_kib();
+    server.stop();
+
+    let floors = if target.is_postgres() {
+        Some(run_floors(args, target, &db, &probe, viewer, &workspaces).await)
+    } else {
+        None
+    };
+    let machine = report::Machine::describe(&db).await;
+    db.close().await?;
+    report::print(&report::Report {
+        machine,
+        busy_before,
+        backend: if target.is_postgres() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
+        seconds: args.seconds,
+        probe: &probe,
+        measured: &measured,
+        peak_rss_kib,
+        floors: floors.as_ref(),
+    });
+    Ok(())
+}
+
+/// Signs the viewer up and makes them an OWNER of every workspace, then counts (and, on
+/// PostgreSQL, records) the statements of each workspace's tree request and of one by-id
+/// request, one request at a time, on a server that logs its per-request count. Returns
+/// the viewer's token and id.
+async fn probe(
+    args: &Args,
+    target: &Target,
+    db: &DatabaseConnection,
+    workspaces: &[String],
+    project: &str,
+) -> Result<(Probe, String, uuid::Uuid)> {
+    let capture = match target {
+        Target::Postgres { url, .. } => Some(Capture::start(database::host_port(url)?)?),
+        Target::Sqlite { .. } => None,
+    };
+    let url = match &capture {
+        Some(capture) => database::via_port(target.url(), capture.port)?,
+        None => target.url().to_owned(),
+    };
+    // The release server logs each request's statement count at debug level.
+    let server = Server::start(&args.server_bin, &url, "warn,server::app=debug").await?;
+    let api = Api::new(&server.base)?;
+    let (viewer, _) = api.sign_up("Bench Viewer", VIEWER_EMAIL, PASSWORD).await?;
+    let viewer = uuid::Uuid::parse_str(&viewer)?;
+    seed::add_viewer(db, viewer).await?;
+    let token = api.log_in(VIEWER_EMAIL, PASSWORD).await?;
+
+    let count = async |query: &str, id: &str| -> Result<(u64, Value, Option<Vec<_>>)> {
+        // A first request opens connections and prepares statements; count the second.
+        api.call(Some(&token), query, json!({ "id": id })).await?;
+        if let Some(capture) = &capture {
+            capture.take();
+        }
+        let mark = server.line_count();
+        let answer = api.call(Some(&token), query, json!({ "id": id })).await?;
+        let statements = logged_statements(&server, mark).await?;
+        Ok((statements, answer, capture.as_ref().map(Capture::take)))
+    };
+    let mut trees = Vec::new();
+    for workspace in workspaces {
+        let (statements, answer, wire) = count(load::TREE, workspace).await?;
+        load::check_tree(&answer, seed::PROJECTS, seed::TASKS, seed::LOGS)?;
+        trees.push(TreeProbe {
+            statements,
+            wire,
+            answer,
+        });
+    }
+    let (one_statements, _, one_wire) = count(load::ONE, project).await?;
+    server.stop();
+    let probe = Probe {
+        trees,
+        one_statements,
+        one_wire,
+    };
+    Ok((probe, token, viewer))
+}
+
+/// The `sql_statements` field of the first request log line after line `mark`.
+async fn logged_statements(server: &Server, mark: usize) -> Result<u64> {
+    // The line is written before the answer is sent, but read from the pipe by a thread.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        let found = server.lines_from(mark).iter().find_map(|line| {
+            let line: Value = serde_json::from_str(line).ok()?;
+            line["fields"]["sql_statements"].as_u64()
+        });
+        if let Some(count) = found {
+            return Ok(count);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    bail!("the server logged no `sql_statements` for the request (at server::app=debug)")
+}
+
+/// Both floors, each a result of its own: one failing leaves the other standing.
+pub struct Floors {
+    pub json_agg: Result<floors::Pgbench>,
+    pub batched: Result<floors::Pgbench>,
+    /// Statements in one workspace's replayed tree request.
+    pub batched_statements: usize,
+    pub scripts: PathBuf,
+}
+
+/// One script per workspace for each floor; pgbench picks one at random per transaction,
+/// as the HTTP clients cycle through the trees.
+async fn run_floors(
+    args: &Args,
+    target: &Target,
+    db: &DatabaseConnection,
+    probe: &Probe,
+    viewer: uuid::Uuid,
+    workspaces: &[String],
+) -> Floors {
+    let seconds = args.seconds.ceil() as u64;
+    let batched_statements = probe
+        .trees
+        .first()
+        .and_then(|tree| tree.wire.as_ref())
+        .map_or(0, Vec::len);
+    let dir = match floors::ScriptDir::new(args.scripts_dir.as_deref()) {
+        Ok(dir) => dir,
+        Err(err) => {
+            let why = || anyhow::anyhow!("no script directory: {err}");
+            return Floors {
+                json_agg: Err(why()),
+                batched: Err(why()),
+                batched_statements,
+                scripts: PathBuf::new(),
+            };
+        }
+    };
+    let json_agg = async {
+        let mut scripts = Vec::new();
+        for (w, (workspace, tree)) in workspaces.iter().zip(&probe.trees).enumerate() {
+            let statement = floors::json_agg_statement(uuid::Uuid::parse_str(workspace)?, viewer);
+            floors::check_same_tree(db, &statement, &tree.answer).await?;
+            let path = dir.path().join(format!("json_agg_{w}.sql"));
+            std::fs::write(&path, format!("{statement};\n"))?;
+            scripts.push(path);
+        }
+        eprintln!("floor: one json_agg statement, {TARGET_CLIENTS} clients, {seconds} s");
+        let out = dir.path().join("json_agg");
+        floors::pgbench(
+            &args.pgbench,
+            target.url(),
+            &scripts,
+            &out,
+            seconds,
+            TARGET_CLIENTS,
+        )
+        .await
+    }
+    .await;
+    let batched = async {
+        let mut scripts = Vec::new();
+        for (w, tree) in probe.trees.iter().enumerate() {
+            let statements = tree.wire.as_deref().unwrap_or_default();
+            let path = dir.path().join(format!("batched_{w}.sql"));
+            std::fs::write(&path, floors::batched_script(statements)?)?;
+            scripts.push(path);
+        }
+        eprintln!(
+            "floor: the {batched_statements} captured statements, {TARGET_CLIENTS} clients, {seconds} s"
+        );
+        let out = dir.path().join("batched");
+        floors::pgbench(&args.pgbench, target.url(), &scripts, &out, seconds, TARGET_CLIENTS).await
+    }
+    .await;
+    Floors {
+        json_agg,
+        batched,
+        batched_statements,
+        scripts: match dir {
+            floors::ScriptDir::Kept(path) => path,
+            floors::ScriptDir::Temporary(_) => PathBuf::new(),
+        },
+    }
+}
