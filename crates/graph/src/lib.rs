@@ -64,7 +64,6 @@ pub type WorkgraphSchema = Schema<Query, Mutation, Subscription>;
 /// connection and the services (see [`Services`]) with `.data(…)` before `.finish()`.
 pub fn schema() -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .extension(error::ErrorCodes)
 }
 
 /// The shared state resolvers expect beside the database, built from configuration.
@@ -75,9 +74,37 @@ pub struct Services {
 }
 
 /// The schema with its database and services: what the server serves.
-pub fn build(db: sea_orm::DatabaseConnection, services: Services) -> WorkgraphSchema {
+pub fn build(db: sea_orm::DatabaseConnection, services: Services) -> Api {
     let loader = loaders::Loaders::data_loader(db.clone());
-    services.register(schema().data(db).data(loader)).finish()
+    Api(services.register(schema().data(db).data(loader)).finish())
+}
+
+/// The schema as the transports run it: every response leaves with a code on each error
+/// ([`error::assign_codes`]), over HTTP and WebSocket alike.
+#[derive(Clone)]
+pub struct Api(pub WorkgraphSchema);
+
+impl async_graphql::Executor for Api {
+    async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
+        let mut response = self.0.execute(request).await;
+        error::assign_codes(&mut response.errors);
+        response
+    }
+
+    fn execute_stream(
+        &self,
+        request: async_graphql::Request,
+        session_data: Option<std::sync::Arc<async_graphql::Data>>,
+    ) -> async_graphql::futures_util::stream::BoxStream<'static, async_graphql::Response> {
+        use async_graphql::futures_util::StreamExt;
+        self.0
+            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+            .map(|mut response| {
+                error::assign_codes(&mut response.errors);
+                response
+            })
+            .boxed()
+    }
 }
 
 impl Services {

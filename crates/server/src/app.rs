@@ -19,7 +19,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use graph::account::session;
 use graph::error::code;
-use graph::{Authentication, ClientAddr, WorkgraphSchema};
+use graph::{Api, Authentication, ClientAddr};
 use sea_orm::DatabaseConnection;
 use tower_http::LatencyUnit;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -29,7 +29,7 @@ use uuid::Uuid;
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    pub schema: WorkgraphSchema,
+    pub schema: Api,
     pub db: DatabaseConnection,
     pub statements: StatementCounter,
 }
@@ -122,7 +122,7 @@ async fn graphql(
     let mut response = match session::authenticate(&state.db, authorization).await {
         Ok(authentication) => {
             let request = request.data(authentication).data(ClientAddr(peer.ip()));
-            state.schema.execute(request).await
+            async_graphql::Executor::execute(&state.schema, request).await
         }
         Err(err) => async_graphql::Response::from_errors(vec![
             err.extend().into_server_error(Pos::default()),

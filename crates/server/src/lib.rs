@@ -32,7 +32,7 @@ pub fn default_hash_concurrency() -> usize {
 }
 
 /// The schema with the database and the services `config` asks for.
-pub fn schema(db: DatabaseConnection, config: &Config) -> graph::WorkgraphSchema {
+pub fn schema(db: DatabaseConnection, config: &Config) -> graph::Api {
     let hash_concurrency = config
         .hash_concurrency
         .unwrap_or_else(default_hash_concurrency);
