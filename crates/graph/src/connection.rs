@@ -5,7 +5,9 @@
 //! Positions are the sort value and the row id: ids break ties, so a page boundary is
 //! stable while rows are added.
 
-use async_graphql::{Context, SimpleObject};
+use std::sync::Arc;
+
+use async_graphql::{Context, Object};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -167,17 +169,68 @@ pub enum OrderDirection {
     Desc,
 }
 
+/// A [`Scope`] owned by the page it encodes cursors for.
+#[derive(Debug)]
+pub struct PageScope {
+    connection: String,
+    parent: Uuid,
+    order: String,
+}
+
+impl PageScope {
+    pub fn new(scope: Scope<'_>) -> Arc<Self> {
+        Arc::new(Self {
+            connection: scope.connection.to_owned(),
+            parent: scope.parent,
+            order: scope.order.to_owned(),
+        })
+    }
+
+    /// The opaque text of `cursor`, made only when a client selects it: a wide tree has
+    /// thousands of rows, and most queries ask for `nodes`, not cursors.
+    pub fn encode(&self, cursor: &Cursor) -> String {
+        encode(
+            cursor,
+            Scope {
+                connection: &self.connection,
+                parent: self.parent,
+                order: &self.order,
+            },
+        )
+    }
+}
+
 /// Where a page sits in its connection.
-#[derive(SimpleObject, Debug, Clone)]
 pub struct PageInfo {
-    /// More items follow this page.
     pub has_next_page: bool,
-    /// Items precede this page (it was asked for with `after`).
     pub has_previous_page: bool,
+    pub start: Option<Cursor>,
+    pub end: Option<Cursor>,
+    pub scope: Arc<PageScope>,
+}
+
+/// Where a page sits in its connection.
+#[Object]
+impl PageInfo {
+    /// More items follow this page.
+    async fn has_next_page(&self) -> bool {
+        self.has_next_page
+    }
+
+    /// Items precede this page (it was asked for with `after`).
+    async fn has_previous_page(&self) -> bool {
+        self.has_previous_page
+    }
+
     /// The cursor of the first item, if any.
-    pub start_cursor: Option<String>,
+    async fn start_cursor(&self) -> Option<String> {
+        self.start.as_ref().map(|cursor| self.scope.encode(cursor))
+    }
+
     /// The cursor of the last item, if any; pass it as `after` for the next page.
-    pub end_cursor: Option<String>,
+    async fn end_cursor(&self) -> Option<String> {
+        self.end.as_ref().map(|cursor| self.scope.encode(cursor))
+    }
 }
 
 /// One page of rows for one parent, as a loader returns it.
@@ -239,7 +292,8 @@ macro_rules! connection_types {
 
         #[doc = concat!("One of ", $doc, ", with its cursor.")]
         pub struct $edge {
-            pub cursor: String,
+            pub position: $crate::connection::Cursor,
+            pub scope: std::sync::Arc<$crate::connection::PageScope>,
             pub node: $node,
         }
 
@@ -247,8 +301,8 @@ macro_rules! connection_types {
         #[async_graphql::Object]
         impl $edge {
             /// Pass as `after` to continue after this item.
-            async fn cursor(&self) -> &str {
-                &self.cursor
+            async fn cursor(&self) -> String {
+                self.scope.encode(&self.position)
             }
 
             /// The item.
@@ -269,19 +323,22 @@ macro_rules! connection_types {
                 total: $crate::loaders::Count,
             ) -> Self {
                 let total = paged.total.map_or(total, $crate::loaders::Count::Known);
+                let scope = $crate::connection::PageScope::new(scope);
                 let edges: Vec<$edge> = paged
                     .rows
                     .into_iter()
                     .map(|row| $edge {
-                        cursor: $crate::connection::encode(&cursor_of(&row), scope),
+                        position: cursor_of(&row),
+                        scope: scope.clone(),
                         node: node_of(row),
                     })
                     .collect();
                 let page_info = $crate::connection::PageInfo {
                     has_next_page: paged.has_next,
                     has_previous_page: page.after.is_some(),
-                    start_cursor: edges.first().map(|edge| edge.cursor.clone()),
-                    end_cursor: edges.last().map(|edge| edge.cursor.clone()),
+                    start: edges.first().map(|edge| edge.position.clone()),
+                    end: edges.last().map(|edge| edge.position.clone()),
+                    scope,
                 };
                 Self {
                     edges,
