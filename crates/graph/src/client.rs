@@ -58,11 +58,9 @@ impl Client {
 
     /// The workspace the client belongs to.
     async fn workspace(&self, ctx: &Context<'_>) -> Result<Workspace> {
-        let loader = ctx.service::<DataLoader<Loaders>>()?;
-        loaders::by_id(loader, WorkspaceById(self.0.workspace_id))
-            .await?
+        loaders::required(ctx, WorkspaceById(self.0.workspace_id))
+            .await
             .map(Workspace)
-            .ok_or(Error::NotFound)
     }
 
     /// The client's projects that the viewer may read (all of them for workspace OWNERs

@@ -61,20 +61,16 @@ impl Project {
 
     /// The client the work is for.
     async fn client(&self, ctx: &Context<'_>) -> Result<Client> {
-        let loader = ctx.service::<DataLoader<Loaders>>()?;
-        loaders::by_id(loader, ClientById(self.0.client_id))
-            .await?
+        loaders::required(ctx, ClientById(self.0.client_id))
+            .await
             .map(Client)
-            .ok_or(Error::NotFound)
     }
 
     /// The workspace the project belongs to.
     async fn workspace(&self, ctx: &Context<'_>) -> Result<Workspace> {
-        let loader = ctx.service::<DataLoader<Loaders>>()?;
-        loaders::by_id(loader, WorkspaceById(self.0.workspace_id))
-            .await?
+        loaders::required(ctx, WorkspaceById(self.0.workspace_id))
+            .await
             .map(Workspace)
-            .ok_or(Error::NotFound)
     }
 
     /// The project's tasks, oldest first unless `orderBy` says otherwise. `first` is at

@@ -1,6 +1,5 @@
 //! Project membership: who works on a project, and adding, re-roling and removing them.
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entity::role::Role as StoredRole;
@@ -14,7 +13,7 @@ use crate::connection::{Cursor, Page, Scope, Selection, SortValue, connection_ty
 use crate::context::ContextExt;
 use crate::error::{DbResultExt, Error, Result, UniqueKey};
 use crate::loaders::members::{ProjectMemberCountOf, ProjectMembersOf};
-use crate::loaders::{self, Count, Loaders, UserById};
+use crate::loaders::{self, Count, UserById};
 use crate::policy::{self, ProjectAccess, ProjectAction};
 use crate::role::Role;
 use crate::user::User;
@@ -43,11 +42,9 @@ impl ProjectMember {
     }
 
     async fn user(&self, ctx: &Context<'_>) -> Result<User> {
-        let loader = ctx.service::<DataLoader<Loaders>>()?;
-        loaders::by_id(loader, UserById(self.0.user_id))
-            .await?
+        loaders::required(ctx, UserById(self.0.user_id))
+            .await
             .map(User::new)
-            .ok_or(Error::NotFound)
     }
 
     /// When the user joined the project.

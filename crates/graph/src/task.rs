@@ -173,11 +173,9 @@ impl Task {
 
     /// The project the task belongs to.
     async fn project(&self, ctx: &Context<'_>) -> Result<Project> {
-        let loader = ctx.service::<DataLoader<Loaders>>()?;
-        loaders::by_id(loader, ProjectById(self.0.project_id))
-            .await?
+        loaders::required(ctx, ProjectById(self.0.project_id))
+            .await
             .map(Project)
-            .ok_or(Error::NotFound)
     }
 
     /// The time logged on the task, oldest first unless `orderBy` says otherwise. `first`

@@ -54,20 +54,16 @@ impl TimeLog {
 
     /// Who did the work.
     async fn user(&self, ctx: &Context<'_>) -> Result<User> {
-        let loader = ctx.service::<DataLoader<Loaders>>()?;
-        loaders::by_id(loader, UserById(self.0.user_id))
-            .await?
+        loaders::required(ctx, UserById(self.0.user_id))
+            .await
             .map(User::new)
-            .ok_or(Error::NotFound)
     }
 
     /// The task the time was spent on.
     async fn task(&self, ctx: &Context<'_>) -> Result<Task> {
-        let loader = ctx.service::<DataLoader<Loaders>>()?;
-        loaders::by_id(loader, TaskById(self.0.task_id))
-            .await?
+        loaders::required(ctx, TaskById(self.0.task_id))
+            .await
             .map(Task)
-            .ok_or(Error::NotFound)
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

@@ -1,7 +1,6 @@
 //! Workspace membership: who belongs to a workspace, and adding, re-roling and removing
 //! them.
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entity::role::Role as StoredRole;
@@ -17,7 +16,7 @@ use crate::context::ContextExt;
 use crate::error::{DbResultExt, Error, Result, UniqueKey};
 use crate::loaders::hours::HoursScope;
 use crate::loaders::members::{WorkspaceMemberCountOf, WorkspaceMembersOf};
-use crate::loaders::{self, Count, Loaders, UserById};
+use crate::loaders::{self, Count, UserById};
 use crate::policy::{self, WorkspaceAction};
 use crate::role::Role;
 use crate::time_log;
@@ -47,11 +46,9 @@ impl WorkspaceMember {
     }
 
     async fn user(&self, ctx: &Context<'_>) -> Result<User> {
-        let loader = ctx.service::<DataLoader<Loaders>>()?;
-        loaders::by_id(loader, UserById(self.0.user_id))
-            .await?
+        loaders::required(ctx, UserById(self.0.user_id))
+            .await
             .map(User::new)
-            .ok_or(Error::NotFound)
     }
 
     /// When the user joined.

@@ -129,6 +129,19 @@ impl From<Arc<DbErr>> for Error {
     }
 }
 
+/// Loads the row `key` names along a foreign key (a back reference such as
+/// `Project.client`): it exists unless deleted mid-request, which reads as `NOT_FOUND`.
+pub async fn required<K, V>(ctx: &async_graphql::Context<'_>, key: K) -> Result<V>
+where
+    Loaders: Loader<K, Value = V, Error = Arc<DbErr>>,
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    V: Send + Sync + Clone + 'static,
+{
+    use crate::context::ContextExt;
+    let loader = ctx.service::<DataLoader<Loaders>>()?;
+    by_id(loader, key).await?.ok_or(Error::NotFound)
+}
+
 /// Loads one row by primary key through the batching loader.
 pub async fn by_id<K, V>(loader: &DataLoader<Loaders>, key: K) -> Result<Option<V>>
 where
