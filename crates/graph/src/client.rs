@@ -180,11 +180,7 @@ impl ClientMutation {
     /// Adds a client to a workspace. `CONFLICT` on `name` when the workspace has one so
     /// named.
     async fn create_client(&self, ctx: &Context<'_>, input: CreateClientInput) -> Result<Client> {
-        let id = input
-            .id
-            .as_ref()
-            .map(|id| validate::id("id", id))
-            .transpose()?;
+        let id = validate::optional_id("id", input.id.as_ref())?;
         let workspace_id = validate::id("workspaceId", &input.workspace_id)?;
         let name = validate::required_text("name", &input.name, 100)?;
         let contact_email = contact_email(input.contact_email.as_deref())?;
@@ -224,16 +220,11 @@ impl ClientMutation {
             .as_deref()
             .map(|name| validate::required_text("name", name, 100))
             .transpose()?;
-        let contact_email = match &input.contact_email {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(email) => Some(contact_email(Some(email))?),
-        };
-        let contact_phone = match &input.contact_phone {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(phone) => Some(validate::phone("contactPhone", Some(phone))?),
-        };
+        let contact_email =
+            validate::patch(&input.contact_email, |email| contact_email(Some(email)))?;
+        let contact_phone = validate::patch(&input.contact_phone, |phone| {
+            validate::phone("contactPhone", Some(phone))
+        })?;
         let found = authorize(ctx, id).await?;
         let db = ctx.db()?;
         if let Some(name) = &name {

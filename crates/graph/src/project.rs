@@ -268,11 +268,7 @@ impl ProjectMutation {
         ctx: &Context<'_>,
         input: CreateProjectInput,
     ) -> Result<Project> {
-        let id = input
-            .id
-            .as_ref()
-            .map(|id| validate::id("id", id))
-            .transpose()?;
+        let id = validate::optional_id("id", input.id.as_ref())?;
         let workspace_id = validate::id("workspaceId", &input.workspace_id)?;
         let client_id = validate::id("clientId", &input.client_id)?;
         let name = validate::required_text("name", &input.name, 100)?;
@@ -334,13 +330,9 @@ impl ProjectMutation {
             .as_deref()
             .map(|name| validate::required_text("name", name, 100))
             .transpose()?;
-        let description = match &input.description {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(text) => {
-                Some(validate::optional_text("description", Some(text), 500)?)
-            }
-        };
+        let description = validate::patch(&input.description, |text| {
+            validate::optional_text("description", Some(text), 500)
+        })?;
         let client_id = input
             .client_id
             .as_ref()

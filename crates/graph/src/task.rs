@@ -269,11 +269,7 @@ pub struct TaskMutation;
 impl TaskMutation {
     /// Adds a task to a project: its members, and workspace OWNERs and ADMINs.
     async fn create_task(&self, ctx: &Context<'_>, input: CreateTaskInput) -> Result<Task> {
-        let id = input
-            .id
-            .as_ref()
-            .map(|id| validate::id("id", id))
-            .transpose()?;
+        let id = validate::optional_id("id", input.id.as_ref())?;
         let project_id = validate::id("projectId", &input.project_id)?;
         let name = validate::required_text("name", &input.name, 150)?;
         let description =
@@ -312,13 +308,9 @@ impl TaskMutation {
             .as_deref()
             .map(|name| validate::required_text("name", name, 150))
             .transpose()?;
-        let description = match &input.description {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(text) => {
-                Some(validate::optional_text("description", Some(text), 500)?)
-            }
-        };
+        let description = validate::patch(&input.description, |text| {
+            validate::optional_text("description", Some(text), 500)
+        })?;
         let found = authorize(ctx, id, ProjectAction::WriteTasks).await?;
         let mut change: task::ActiveModel = found.into();
         if let Some(name) = name {

@@ -237,11 +237,7 @@ impl TimeLogMutation {
     /// Logs the viewer's own time on a task of a project they are a member of (or whose
     /// workspace they administer).
     async fn log_time(&self, ctx: &Context<'_>, input: LogTimeInput) -> Result<TimeLog> {
-        let id = input
-            .id
-            .as_ref()
-            .map(|id| validate::id("id", id))
-            .transpose()?;
+        let id = validate::optional_id("id", input.id.as_ref())?;
         let task_id = validate::id("taskId", &input.task_id)?;
         let hours = hours(input.hours)?;
         let description =
@@ -285,13 +281,9 @@ impl TimeLogMutation {
     ) -> Result<TimeLog> {
         let id = validate::id("id", &input.id)?;
         let hours = input.hours.map(hours).transpose()?;
-        let description = match &input.description {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(text) => {
-                Some(validate::optional_text("description", Some(text), 500)?)
-            }
-        };
+        let description = validate::patch(&input.description, |text| {
+            validate::optional_text("description", Some(text), 500)
+        })?;
         let found = authorize_edit(ctx, id).await?;
         let mut change: time_log::ActiveModel = found.into();
         if let Some(hours) = hours {

@@ -1,7 +1,7 @@
 //! Input checks that run before the database sees a value: the seed schema's limits, and
 //! the shape of emails and phone numbers. Each failure names its input field.
 
-use async_graphql::ID;
+use async_graphql::{ID, MaybeUndefined};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -10,6 +10,24 @@ use crate::error::{Error, Result};
 pub fn id(field: &str, value: &ID) -> Result<Uuid> {
     Uuid::parse_str(value.as_str())
         .map_err(|_| Error::bad_input(field, format!("{field} is not a valid id")))
+}
+
+/// A client-chosen id on a create, when one was sent.
+pub fn optional_id(field: &str, value: Option<&ID>) -> Result<Option<Uuid>> {
+    value.map(|value| id(field, value)).transpose()
+}
+
+/// A nullable field of an update: absent keeps the stored value (`None`), `null` clears it
+/// (`Some(None)`), a value is checked by `check`.
+pub fn patch<T>(
+    value: &MaybeUndefined<String>,
+    check: impl FnOnce(&str) -> Result<Option<T>>,
+) -> Result<Option<Option<T>>> {
+    match value {
+        MaybeUndefined::Undefined => Ok(None),
+        MaybeUndefined::Null => Ok(Some(None)),
+        MaybeUndefined::Value(text) => check(text).map(Some),
+    }
 }
 
 /// An optional text of at most `max` characters; blank means none.

@@ -227,11 +227,7 @@ impl WorkspaceMutation {
         input: CreateWorkspaceInput,
     ) -> Result<Workspace> {
         let viewer = *ctx.require_viewer()?;
-        let id = input
-            .id
-            .as_ref()
-            .map(|id| validate::id("id", id))
-            .transpose()?;
+        let id = validate::optional_id("id", input.id.as_ref())?;
         let name = validate::required_text("name", &input.name, 100)?;
         let description =
             validate::optional_text("description", input.description.as_deref(), 500)?;
@@ -287,13 +283,9 @@ impl WorkspaceMutation {
             .as_deref()
             .map(|name| validate::required_text("name", name, 100))
             .transpose()?;
-        let description = match &input.description {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(text) => {
-                Some(validate::optional_text("description", Some(text), 500)?)
-            }
-        };
+        let description = validate::patch(&input.description, |text| {
+            validate::optional_text("description", Some(text), 500)
+        })?;
         let (found, _) = policy::authorize_workspace(ctx, id, WorkspaceAction::Update).await?;
         let db = ctx.db()?;
         if let Some(name) = &name {
