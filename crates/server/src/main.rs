@@ -8,6 +8,12 @@ use migration::{Migrator, MigratorTrait};
 use server::config::{Command, Config, MigrateAction};
 use tokio::net::TcpListener;
 
+/// mimalloc rather than the system allocator: a response is thousands of small values built
+/// and freed across worker threads, where glibc's arenas spent a third of the CPU of the
+/// nested-reads benchmark (bench/README.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let config = match Config::try_parse() {
         Ok(config) => config,
