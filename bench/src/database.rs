@@ -7,6 +7,49 @@ use anyhow::{Context as _, Result, bail};
 use reqwest::Url;
 use sea_orm::{ConnectionTrait, Database};
 
+/// The flags that choose the database, the same for every benchmark.
+#[derive(Debug, clap::Args)]
+pub struct Options {
+    /// An existing, empty PostgreSQL database to use; it keeps the rows afterwards. Without
+    /// it, a database `wg_bench_<random>` is created on --admin-url and dropped at the end.
+    #[arg(long, conflicts_with = "sqlite")]
+    pub database_url: Option<String>,
+    /// The PostgreSQL server (any database on it) to create the run's database on.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pub admin_url: String,
+    /// Use a temporary SQLite file instead of PostgreSQL.
+    #[arg(long)]
+    pub sqlite: bool,
+}
+
+/// Makes the database `options` ask for, runs `run` on it and removes it again (the
+/// PostgreSQL database this run created, or the SQLite file), whether `run` succeeds,
+/// fails or is interrupted with Ctrl-C.
+pub async fn with_target(
+    options: &Options,
+    run: impl AsyncFnOnce(&Target) -> Result<()>,
+) -> Result<()> {
+    let target = if options.sqlite {
+        Target::sqlite()?
+    } else if let Some(url) = &options.database_url {
+        Target::Postgres {
+            url: url.clone(),
+            created: None,
+        }
+    } else {
+        Target::create_postgres(&options.admin_url).await?
+    };
+    // On Ctrl-C the run's future is dropped: its servers and child processes are killed
+    // as their handles go, then the database is dropped here all the same.
+    let outcome = tokio::select! {
+        outcome = run(&target) => outcome,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    let dropped = target.drop_created().await;
+    outcome?;
+    dropped.context("dropping the run's database")
+}
+
 /// Where the run's rows live.
 pub enum Target {
     Postgres {

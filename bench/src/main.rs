@@ -3,6 +3,7 @@
 //! pgbench. See `bench/README.md`.
 
 mod capture;
+mod chat;
 mod cpu;
 mod database;
 mod floors;
@@ -26,37 +27,41 @@ use crate::database::Target;
 use crate::load::{Api, Workload};
 use crate::server::Server;
 
-/// Seeds a deterministic tree, drives the release server over HTTP and measures pgbench
-/// floors. Prints tables; exits 0 whatever they say (it measures, it does not judge).
+/// Benchmarks of the release server. Without a subcommand: nested reads (seeds a
+/// deterministic tree, drives the server over HTTP and measures pgbench floors). Prints
+/// tables; exits 0 whatever they say (it measures, it does not judge).
 #[derive(Debug, Parser)]
-#[command(name = "bench")]
+#[command(name = "bench", args_conflicts_with_subcommands = true)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// The server binary to measure (build it with `cargo build --release --bin workgraph`).
-    #[arg(long, default_value = "target/release/workgraph")]
+    #[arg(long, default_value = SERVER_BIN)]
     server_bin: PathBuf,
-    /// An existing, empty PostgreSQL database to use; it keeps the rows afterwards. Without
-    /// it, a database `wg_bench_<random>` is created on --admin-url and dropped at the end.
-    #[arg(long, conflicts_with = "sqlite")]
-    database_url: Option<String>,
-    /// The PostgreSQL server (any database on it) to create the run's database on.
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
-    admin_url: String,
-    /// Use a temporary SQLite file instead of PostgreSQL (no pgbench floors).
-    #[arg(long)]
-    sqlite: bool,
+    #[command(flatten)]
+    database: database::Options,
     /// Length of each measured step, in seconds.
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
     /// The numbers of concurrent clients, one step each.
     #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
     clients: Vec<usize>,
-    /// The pgbench to run the floors with.
+    /// The pgbench to run the floors with (PostgreSQL only).
     #[arg(long, default_value = "pgbench")]
     pgbench: PathBuf,
     /// Keep the pgbench scripts (and their output) in this directory.
     #[arg(long)]
     scripts_dir: Option<PathBuf>,
 }
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Chat fan-out: message delivery delay to many WebSocket subscribers, and server RSS.
+    Chat(chat::Args),
+}
+
+/// Where `cargo build --release` puts the server, relative to the workspace root.
+pub const SERVER_BIN: &str = "target/release/workgraph";
 
 const VIEWER_EMAIL: &str = "viewer@bench.test";
 const PASSWORD: &str = "correct horse battery";
@@ -76,6 +81,9 @@ fn main() -> ExitCode {
 
 fn try_main() -> Result<()> {
     let args = Args::parse();
+    if let Some(Command::Chat(chat)) = args.command {
+        return chat::main(chat);
+    }
     if !(args.seconds > 0.0 && args.seconds <= 3600.0) {
         bail!("--seconds must be in (0, 3600]");
     }
@@ -93,29 +101,9 @@ fn try_main() -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(run_and_clean_up(args))
-}
-
-async fn run_and_clean_up(args: Args) -> Result<()> {
-    let target = if args.sqlite {
-        Target::sqlite()?
-    } else if let Some(url) = &args.database_url {
-        Target::Postgres {
-            url: url.clone(),
-            created: None,
-        }
-    } else {
-        Target::create_postgres(&args.admin_url).await?
-    };
-    // On Ctrl-C the run's future is dropped: its servers and pgbench are killed as their
-    // handles go, then the database is dropped here all the same.
-    let outcome = tokio::select! {
-        outcome = run(&args, &target) => outcome,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-    };
-    let dropped = target.drop_created().await;
-    outcome?;
-    dropped.context("dropping the run's database")
+    runtime.block_on(database::with_target(&args.database, async |target| {
+        run(&args, target).await
+    }))
 }
 
 /// What the probe pass learned: statement counts, the statements themselves, answers.

@@ -11,7 +11,8 @@ pub struct Machine {
     cores: usize,
     cpu: String,
     memory_gib: Option<f64>,
-    database: String,
+    /// The database's name and version.
+    pub database: String,
 }
 
 impl Machine {
@@ -50,6 +51,17 @@ impl Machine {
             memory_gib,
             database,
         }
+    }
+
+    /// Cores, CPU and memory, in one line.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} cores ({}), {} RAM; the server, the database and this load generator share it",
+            self.cores,
+            self.cpu,
+            self.memory_gib
+                .map_or("unknown".into(), |gib| format!("{gib:.0} GiB")),
+        )
     }
 }
 
@@ -96,14 +108,7 @@ pub fn print(report: &Report<'_>) {
         "workgraph nested reads on {}, {} s per step",
         machine.database, report.seconds
     );
-    println!(
-        "machine: {} cores ({}), {} RAM; the server, the database and this load generator share it",
-        machine.cores,
-        machine.cpu,
-        machine
-            .memory_gib
-            .map_or("unknown".into(), |gib| format!("{gib:.0} GiB")),
-    );
+    println!("machine: {}", machine.summary());
     if let Some(busy) = report.busy_before {
         println!("CPU busy in the second before the run: {busy:.0} %");
     }
@@ -289,7 +294,7 @@ pub fn print(report: &Report<'_>) {
 }
 
 /// The first `max` characters of `text` on one line.
-fn shorten(text: &str, max: usize) -> String {
+pub fn shorten(text: &str, max: usize) -> String {
     let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if line.chars().count() <= max {
         line

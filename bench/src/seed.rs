@@ -264,7 +264,7 @@ pub async fn add_viewer(db: &DatabaseConnection, viewer: Uuid) -> Result<()> {
 }
 
 /// Inserts `rows` `CHUNK` at a time; returns how many.
-async fn insert_chunks<A>(db: &DatabaseConnection, rows: Vec<A>) -> Result<usize>
+pub async fn insert_chunks<A>(db: &DatabaseConnection, rows: Vec<A>) -> Result<usize>
 where
     A: ActiveModelTrait,
 {

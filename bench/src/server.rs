@@ -27,8 +27,19 @@ impl Server {
     /// Starts `bin` on a free loopback port against `database_url` with `RUST_LOG=log`, in
     /// JSON log lines (so a probe can read fields), and waits until it is ready.
     pub async fn start(bin: &Path, database_url: &str, log: &str) -> Result<Self> {
+        Self::start_with(bin, database_url, log, &[]).await
+    }
+
+    /// [`Server::start`] with more environment variables for the server.
+    pub async fn start_with(
+        bin: &Path,
+        database_url: &str,
+        log: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
         let port = free_port()?;
         let mut child = Command::new(bin)
+            .envs(env.iter().copied())
             .env("DATABASE_URL", database_url)
             .env("WORKGRAPH_ADDR", format!("127.0.0.1:{port}"))
             .env("RUST_LOG", log)
@@ -109,9 +120,21 @@ impl Server {
 
     /// The process's peak resident set (`VmHWM`), in KiB; Linux only.
     pub fn peak_rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-        line.split_whitespace().nth(1)?.parse().ok()
+        self.memory().peak_kib
+    }
+
+    /// The process's peak and current resident set, from `/proc/<pid>/status`.
+    pub fn memory(&self) -> Memory {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let kib = |field: &str| -> Option<u64> {
+            let line = status.lines().find(|line| line.starts_with(field))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        };
+        Memory {
+            peak_kib: kib("VmHWM:"),
+            current_kib: kib("VmRSS:"),
+        }
     }
 
     /// Kills the server and waits for it to go.
@@ -131,6 +154,15 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A process's resident set at one moment, in KiB (`None` where `/proc` has no answer).
+#[derive(Clone, Copy, Debug)]
+pub struct Memory {
+    /// `VmHWM`: the peak so far.
+    pub peak_kib: Option<u64>,
+    /// `VmRSS`: now.
+    pub current_kib: Option<u64>,
 }
 
 /// A port nothing listens on now. The OS could hand it to someone else before the server

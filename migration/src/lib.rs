@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_seed_schema;
 mod m20260201_000001_sessions;
+mod m20261126_000001_chat;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20260101_000001_seed_schema::Migration),
             Box::new(m20260201_000001_sessions::Migration),
+            Box::new(m20261126_000001_chat::Migration),
         ]
     }
 }

@@ -63,7 +63,9 @@ impl Fixture {
             .await
             .expect("insert time_log");
         chat_message::ActiveModel {
-            content: Set("hello".into()),
+            content: Set(vec![7; 21]),
+            nonce: Set(vec![0; 24]),
+            key_id: Set("k".into()),
             sender_id: Set(user.id),
             recipient_email: Set("bob@example.io".into()),
             ..Default::default()
@@ -272,6 +274,8 @@ async fn not_null_columns_refuse_null() {
         ("chat_messages", "content"),
         ("chat_messages", "sender_id"),
         ("chat_messages", "recipient_email"),
+        ("chat_messages", "nonce"),
+        ("chat_messages", "key_id"),
     ];
     for (table, column) in cases {
         let sql = format!("UPDATE {table} SET {column} = NULL");
@@ -406,19 +410,31 @@ async fn lengths_are_enforced_at_the_limit() {
         "ck_time_logs_description_length",
     );
 
-    let long_message = chat_message::ActiveModel {
-        content: Set(text(1001)),
+    // v1.2: content is ciphertext, at most 1,000 four-byte characters plus the tag.
+    let sealed = |content: Vec<u8>, nonce: Vec<u8>| chat_message::ActiveModel {
+        content: Set(content),
+        nonce: Set(nonce),
+        key_id: Set("k".into()),
         sender_id: Set(fixture.user.id),
         recipient_email: Set("bob@example.io".into()),
         ..Default::default()
-    }
-    .insert(db)
-    .await;
+    };
+    let long_message = sealed(vec![0; 4017], vec![0; 24]).insert(db).await;
     assert_too_long(
-        "chat content 1001",
+        "chat ciphertext 4017 bytes",
         long_message,
         "ck_chat_messages_content_length",
     );
+    let short_nonce = sealed(vec![0; 32], vec![0; 12]).insert(db).await;
+    assert_too_long(
+        "chat nonce of 12 bytes",
+        short_nonce,
+        "ck_chat_messages_nonce_length",
+    );
+    sealed(vec![0; 4016], vec![0; 24])
+        .insert(db)
+        .await
+        .expect("the longest ciphertext fits");
 }
 
 #[tokio::test]
@@ -516,7 +532,9 @@ async fn foreign_keys_refuse_dangling_references() {
         new_time_log(db, nowhere, fixture.task.id, 1).await,
     );
     let orphan_message = chat_message::ActiveModel {
-        content: Set("hi".into()),
+        content: Set(vec![7; 21]),
+        nonce: Set(vec![0; 24]),
+        key_id: Set("k".into()),
         sender_id: Set(nowhere),
         recipient_email: Set("bob@example.io".into()),
         ..Default::default()

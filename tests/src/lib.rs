@@ -35,6 +35,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// A connection to the same database the server uses, for reading rows directly.
     pub db: DatabaseConnection,
+    /// The server's `WORKGRAPH_CHAT_KEYS`: one random key per test.
+    pub chat_keys: String,
     http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
@@ -57,8 +59,15 @@ impl TestApp {
         server::db::migrate(&db)
             .await
             .unwrap_or_else(|err| panic!("migrate the test database: {err}"));
-        let config = server::Config::new(database.url(), ([127, 0, 0, 1], 0).into());
-        let router = wrap(server::app(db.clone(), &config));
+        let mut config = server::Config::new(database.url(), ([127, 0, 0, 1], 0).into());
+        let (_, chat_keys) = graph::chat::keys::ChatKeys::generate("test")
+            .unwrap_or_else(|err| panic!("make a chat key: {err}"));
+        config.chat_keys = Some(chat_keys.clone());
+        let router = wrap(
+            server::app(db.clone(), &config)
+                .await
+                .unwrap_or_else(|err| panic!("start the server: {err:#}")),
+        );
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap_or_else(|err| panic!("bind 127.0.0.1:0: {err}"));
@@ -72,6 +81,7 @@ impl TestApp {
         Self {
             addr,
             db,
+            chat_keys,
             http: reqwest::Client::new(),
             shutdown: Some(shutdown_tx),
             server: Some(server),

@@ -1,5 +1,5 @@
-//! `chat_messages`: a direct message from a user to an email address (the seed gives this
-//! table no `updated_at`).
+//! `chat_messages`: a direct message from a user to an email address, sealed at rest
+//! (schema v1.2). `content` is ciphertext; only the server's chat keys open it.
 
 use sea_orm::entity::prelude::*;
 
@@ -8,10 +8,17 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub content: String,
     pub sender_id: Uuid,
+    /// Lower-case, as validated; a user's or a client contact's address.
     pub recipient_email: String,
+    /// XChaCha20-Poly1305 ciphertext with its tag.
+    pub content: Vec<u8>,
+    pub nonce: Vec<u8>,
+    /// The id of the key that sealed `content`.
+    pub key_id: String,
     pub created_at: DateTimeUtc,
+    /// When the recipient marked the conversation read.
+    pub read_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

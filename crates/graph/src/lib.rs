@@ -6,6 +6,7 @@
 //! viewer) as data.
 
 pub mod account;
+pub mod chat;
 pub mod client;
 pub mod connection;
 pub mod context;
@@ -25,7 +26,7 @@ pub mod validate;
 pub mod workspace;
 pub mod workspace_member;
 
-use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, SDLExportOptions, Schema, SchemaBuilder};
 
 pub use context::{Authentication, ClientAddr, ContextExt, Viewer};
 pub use error::{Error, Result};
@@ -39,6 +40,7 @@ pub struct Query(
     task::TaskQuery,
     node::NodeQuery,
     report::ReportQuery,
+    chat::ChatQuery,
 );
 
 /// The root mutation, composed of one part per domain.
@@ -52,10 +54,11 @@ pub struct Mutation(
     project_member::ProjectMemberMutation,
     task::TaskMutation,
     time_log::TimeLogMutation,
+    chat::ChatMutation,
 );
 
 /// The root subscription.
-pub type Subscription = EmptySubscription;
+pub type Subscription = chat::ChatSubscription;
 
 /// The schema type the server serves.
 pub type WorkgraphSchema = Schema<Query, Mutation, Subscription>;
@@ -63,7 +66,11 @@ pub type WorkgraphSchema = Schema<Query, Mutation, Subscription>;
 /// The schema with every type and resolver, but no data: the caller adds the database
 /// connection and the services (see [`Services`]) with `.data(…)` before `.finish()`.
 pub fn schema() -> SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
 }
 
 /// The shared state resolvers expect beside the database, built from configuration.
@@ -71,6 +78,7 @@ pub struct Services {
     pub passwords: account::password::Passwords,
     pub login_limiter: account::rate_limit::LoginLimiter,
     pub sessions: account::session::SessionSettings,
+    pub chat: chat::Chat,
 }
 
 /// The schema with its database and services: what the server serves.
@@ -117,6 +125,7 @@ impl Services {
             .data(self.passwords)
             .data(self.login_limiter)
             .data(self.sessions)
+            .data(self.chat)
     }
 }
 

@@ -187,6 +187,63 @@ pub fn user(is_self: bool, shares_workspace: bool) -> Decision {
     }
 }
 
+/// Sending a chat message: to someone else who shares a workspace with the sender, or to
+/// a client contact of one of the sender's workspaces (`reachable`). Messaging yourself
+/// is a mistake of input rather than of permission, and is refused before this.
+pub fn send_message(reachable: bool) -> Decision {
+    if reachable {
+        Decision::Allow
+    } else {
+        Decision::Forbidden
+    }
+}
+
+/// Reading a chat message: its sender, and the user whose address it was sent to.
+pub fn read_message(is_sender: bool, is_recipient: bool) -> Decision {
+    if is_sender || is_recipient {
+        Decision::Allow
+    } else {
+        Decision::NotFound
+    }
+}
+
+/// Whether `sender` may reach `recipient_email` (lower-case) by chat, answered by the
+/// database in one statement: a member of one of the sender's workspaces has that
+/// address, or a client of one of them has it as contact.
+pub async fn reachable_by_chat(
+    db: &impl sea_orm::ConnectionTrait,
+    sender: Uuid,
+    recipient_email: &str,
+) -> Result<bool> {
+    let backend = db.get_database_backend();
+    let sql = "SELECT CASE WHEN EXISTS (
+            SELECT 1 FROM workspace_users mine
+            JOIN workspace_users theirs ON theirs.workspace_id = mine.workspace_id
+            JOIN users u ON u.id = theirs.user_id
+            WHERE mine.user_id = $1 AND u.email = $2)
+        OR EXISTS (
+            SELECT 1 FROM workspace_users mine
+            JOIN clients c ON c.workspace_id = mine.workspace_id
+            WHERE mine.user_id = $1 AND LOWER(c.contact_email) = $2)
+        THEN 1 ELSE 0 END AS reachable";
+    let sql = match backend {
+        sea_orm::DbBackend::Sqlite => sql.replace('$', "?"),
+        _ => sql.to_owned(),
+    };
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            sql,
+            [sender.into(), recipient_email.into()],
+        ))
+        .await?;
+    let reachable: i32 = row
+        .map(|row| row.try_get("", "reachable"))
+        .transpose()?
+        .unwrap_or(0);
+    Ok(reachable == 1)
+}
+
 /// Whose logs a workspace's time report sums for a member holding `role`: OWNERs and
 /// ADMINs see everyone's, other members only their own.
 pub fn reports_everyone(role: Option<Role>) -> bool {

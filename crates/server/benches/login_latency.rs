@@ -131,7 +131,7 @@ fn run_server(
     runtime.block_on(async move {
         let db = server::db::connect(&config.database_url, config.db_max_connections).await?;
         server::db::migrate(&db).await?;
-        let router = server::app(db, &config);
+        let router = server::app(db, &config).await?;
         let listener = TcpListener::bind(config.addr).await?;
         ready.send(listener.local_addr()?)?;
         server::serve(listener, router, async {

@@ -54,6 +54,22 @@ pub struct Config {
     #[arg(long, env = "WORKGRAPH_HASH_CONCURRENCY", global = true)]
     pub hash_concurrency: Option<usize>,
 
+    /// Chat encryption keys, `id:base64key` entries (32-byte keys, standard base64)
+    /// separated by commas; the first seals new messages, the others open older ones.
+    /// Required on PostgreSQL. On SQLite, when unset, the keys are kept in a file beside
+    /// the database (`<database>.chat-keys`), made on first start.
+    #[arg(
+        long,
+        env = "WORKGRAPH_CHAT_KEYS",
+        global = true,
+        hide_env_values = true
+    )]
+    pub chat_keys: Option<String>,
+
+    /// Chat messages one user may send per minute.
+    #[arg(long, env = "WORKGRAPH_CHAT_SENDS_PER_MINUTE", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub chat_sends_per_minute: u32,
+
     /// What to do; serves when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -79,6 +95,18 @@ pub enum Command {
     Migrate {
         #[command(subcommand)]
         action: MigrateAction,
+    },
+    /// Re-seal every chat message under the active chat key, in batches, while the server
+    /// runs. Resumable: run it again after an interruption.
+    RotateChatKey {
+        /// With the SQLite key file: first add a new key to the file and make it active
+        /// (restart the server afterwards so new messages use it too). With
+        /// `WORKGRAPH_CHAT_KEYS`, put the new key first there instead.
+        #[arg(long)]
+        new_key: bool,
+        /// Messages per transaction.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        batch_size: u64,
     },
 }
 
@@ -108,6 +136,8 @@ impl Config {
             db_max_connections: 10,
             session_ttl_days: 30,
             hash_concurrency: None,
+            chat_keys: None,
+            chat_sends_per_minute: 30,
             command: None,
         }
     }

@@ -4,6 +4,7 @@
 //! serve until a shutdown signal, finishing the requests in flight.
 
 pub mod app;
+pub mod chat;
 pub mod config;
 pub mod db;
 pub mod telemetry;
@@ -20,6 +21,7 @@ use tokio::net::TcpListener;
 use graph::account::password::Passwords;
 use graph::account::rate_limit::LoginLimiter;
 use graph::account::session::SessionSettings;
+use graph::chat::limit::SendLimiter;
 
 pub use app::AppState;
 pub use config::Config;
@@ -32,31 +34,38 @@ pub fn default_hash_concurrency() -> usize {
 }
 
 /// The schema with the database and the services `config` asks for.
-pub fn schema(db: DatabaseConnection, config: &Config) -> graph::Api {
+pub async fn schema(db: DatabaseConnection, config: &Config) -> anyhow::Result<graph::Api> {
     let hash_concurrency = config
         .hash_concurrency
         .unwrap_or_else(default_hash_concurrency);
+    let chat = graph::chat::Chat {
+        keys: chat::keys(config)?,
+        bus: chat::bus(&db, config).await?,
+        limiter: SendLimiter::new(config.chat_sends_per_minute),
+    };
     let services = graph::Services {
         passwords: Passwords::new(hash_concurrency),
         login_limiter: LoginLimiter::default(),
         sessions: SessionSettings {
             ttl: chrono::Duration::days(i64::from(config.session_ttl_days)),
         },
+        chat,
     };
-    graph::build(db, services)
+    Ok(graph::build(db, services))
 }
 
-/// The full router for an open, migrated database.
-pub fn app(mut db: DatabaseConnection, config: &Config) -> Router {
+/// The full router for an open, migrated database. Fails when the chat keys are missing
+/// or malformed, or PostgreSQL refuses the chat listener.
+pub async fn app(mut db: DatabaseConnection, config: &Config) -> anyhow::Result<Router> {
     let statements = app::StatementCounter::default();
     let counter = statements.clone();
     db.set_metric_callback(move |_| counter.increment());
-    let schema = schema(db.clone(), config);
-    app::router(AppState {
+    let schema = schema(db.clone(), config).await?;
+    Ok(app::router(AppState {
         schema,
         db,
         statements,
-    })
+    }))
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then stops accepting and

@@ -68,6 +68,28 @@ async fn run(config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::RotateChatKey {
+            new_key,
+            batch_size,
+        } => {
+            server::telemetry::init(&config.log_filter, config.log_format)
+                .context("invalid log filter (RUST_LOG / --log)")?;
+            let db = server::db::connect(&config.database_url, config.db_max_connections).await?;
+            server::db::migrate(&db).await?;
+            let (done, key) =
+                server::chat::rotate_command(&db, &config, new_key, batch_size).await?;
+            println!(
+                "resealed {} chat messages under key {key}; {} did not open, {} changed meanwhile",
+                done.resealed, done.failed, done.skipped
+            );
+            if done.failed > 0 {
+                anyhow::bail!(
+                    "{} chat messages could not be opened (see the log)",
+                    done.failed
+                );
+            }
+            Ok(())
+        }
         Command::Serve => serve(config).await,
     }
 }
@@ -77,7 +99,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .context("invalid log filter (RUST_LOG / --log)")?;
     let db = server::db::connect(&config.database_url, config.db_max_connections).await?;
     server::db::migrate(&db).await?;
-    let router = server::app(db, &config);
+    let router = server::app(db, &config).await?;
     let listener = TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;

@@ -158,7 +158,16 @@ impl AccountMutation {
     /// once. Other sessions of the same user stay. `UNAUTHENTICATED` without a session.
     async fn log_out(&self, ctx: &Context<'_>) -> Result<bool> {
         let viewer = ctx.require_viewer()?;
-        session::revoke(ctx.db()?, viewer.session_id).await?;
+        let db = ctx.db()?;
+        session::revoke(db, viewer.session_id).await?;
+        // The session's open subscriptions end too, on every instance.
+        ctx.service::<crate::chat::Chat>()?
+            .bus
+            .publish(
+                db,
+                crate::chat::bus::ChatEvent::SessionEnded(viewer.session_id),
+            )
+            .await?;
         Ok(true)
     }
 }

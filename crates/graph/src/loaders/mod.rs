@@ -212,6 +212,30 @@ by_id_loader!(TimeLogById, time_log);
 by_id_loader!(WorkspaceMemberById, workspace_user);
 by_id_loader!(ProjectMemberById, project_user);
 
+/// The account with this (lower-case) address: chat counterparts are addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserByEmail(pub String);
+
+impl Loader<UserByEmail> for Loaders {
+    type Value = user::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[UserByEmail],
+    ) -> Result<HashMap<UserByEmail, user::Model>, Self::Error> {
+        let emails = keys.iter().map(|key| key.0.clone());
+        let rows = user::Entity::find()
+            .filter(user::Column::Email.is_in(emails))
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (UserByEmail(row.email.clone()), row))
+            .collect())
+    }
+}
+
 /// The role `user` holds in `workspace`; absent when not a member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct WorkspaceRoleOf {
