@@ -20,14 +20,11 @@ fn is_postgres(url: &str) -> bool {
 /// The key file for a SQLite database at `url`: beside the database file, named after it.
 /// `None` for PostgreSQL and for in-memory databases.
 pub fn key_file(url: &str) -> Option<PathBuf> {
-    if is_postgres(url) || url.contains("mode=memory") {
+    if is_postgres(url) || url.contains(":memory:") || url.contains("mode=memory") {
         return None;
     }
     let options = SqliteConnectOptions::from_str(url).ok()?;
     let database = options.get_filename();
-    if database.as_os_str().is_empty() || database.to_string_lossy().contains(":memory:") {
-        return None;
-    }
     let mut name = database.file_name()?.to_os_string();
     name.push(".chat-keys");
     Some(database.with_file_name(name))
