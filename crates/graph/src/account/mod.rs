@@ -165,7 +165,10 @@ impl AccountMutation {
             .bus
             .publish(
                 db,
-                crate::chat::bus::ChatEvent::SessionEnded(viewer.session_id),
+                crate::chat::bus::ChatEvent::SessionEnded {
+                    user: viewer.user_id,
+                    session: viewer.session_id,
+                },
             )
             .await?;
         Ok(true)

@@ -1,14 +1,17 @@
 //! `ChatBus`: how a sent message, or a session that ended, reaches the subscriptions of
 //! every server instance.
 //!
-//! Within a process, a bounded `tokio` broadcast channel: each subscription holds a
-//! receiver, and one that falls [`CAPACITY`] events behind is told so and ended, so a slow
-//! client never blocks the others nor makes the channel grow. Across processes on
-//! PostgreSQL, `NOTIFY` inside the writing transaction (delivered only if it commits)
-//! and one `LISTEN`ing connection per instance. A notification carries ids only; each
-//! instance loads the row once and hands it to its local subscriptions, which open it.
+//! Within a process, one bounded `tokio` broadcast channel per subscribed user: an event
+//! goes to its sender's and its recipient's channels only, so a message wakes the
+//! subscriptions of two people however many are connected. A subscription that falls
+//! [`CAPACITY`] events behind is told so and ended, so a slow client never blocks the others
+//! nor makes a channel grow. Across processes on PostgreSQL, `NOTIFY` inside the writing
+//! transaction (delivered only if it commits) and one `LISTEN`ing connection per instance.
+//! A notification carries ids only; each instance loads the row once and routes it to its
+//! local subscriptions, which open it.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use entity::chat_message;
@@ -27,17 +30,89 @@ const CHANNEL: &str = "workgraph_chat";
 pub enum ChatEvent {
     /// A message was sent (sealed as stored; subscribers open it).
     Message(chat_message::Model),
-    /// A session was revoked: its subscriptions end.
-    SessionEnded(Uuid),
+    /// A session of `user` was revoked: its subscriptions end.
+    SessionEnded { user: Uuid, session: Uuid },
 }
 
 /// The fan-out seam. Cheap to clone.
 #[derive(Clone)]
 pub struct ChatBus {
-    local: broadcast::Sender<Arc<ChatEvent>>,
+    routes: Arc<Routes>,
     /// On PostgreSQL, events travel through `NOTIFY` and come back through the listener,
     /// to this instance as to the others.
     postgres: bool,
+}
+
+/// This process's subscribed users: a channel each, found by id or by address.
+#[derive(Default)]
+struct Routes {
+    table: Mutex<RouteTable>,
+}
+
+#[derive(Default)]
+struct RouteTable {
+    channels: HashMap<Uuid, broadcast::Sender<Arc<ChatEvent>>>,
+    by_email: HashMap<String, Uuid>,
+}
+
+/// One subscription's end of the bus. Dropping it unregisters the user's channel once
+/// their last subscription is gone.
+pub struct Subscriber {
+    // Before `_route`, so the receiver is gone when the route counts what is left.
+    pub events: broadcast::Receiver<Arc<ChatEvent>>,
+    _route: RouteGuard,
+}
+
+struct RouteGuard {
+    routes: Arc<Routes>,
+    user: Uuid,
+    email: String,
+}
+
+impl Drop for RouteGuard {
+    fn drop(&mut self) {
+        let Ok(mut table) = self.routes.table.lock() else {
+            return;
+        };
+        if table
+            .channels
+            .get(&self.user)
+            .is_some_and(|channel| channel.receiver_count() == 0)
+        {
+            table.channels.remove(&self.user);
+            if table.by_email.get(&self.email) == Some(&self.user) {
+                table.by_email.remove(&self.email);
+            }
+        }
+    }
+}
+
+impl Routes {
+    /// Hands `event` to the channels it concerns: a message to its sender's and its
+    /// recipient's, a session's end to its user's.
+    fn route(&self, event: ChatEvent) {
+        let Ok(table) = self.table.lock() else {
+            return;
+        };
+        let event = Arc::new(event);
+        let mut targets = Vec::with_capacity(2);
+        match &*event {
+            ChatEvent::Message(message) => {
+                targets.push(message.sender_id);
+                if let Some(recipient) = table.by_email.get(&message.recipient_email) {
+                    targets.push(*recipient);
+                }
+            }
+            ChatEvent::SessionEnded { user, .. } => targets.push(*user),
+        }
+        targets.dedup();
+        for user in targets {
+            if let Some(channel) = table.channels.get(&user) {
+                // No receivers left is not an error: the guard is about to unregister.
+                let _ = channel.send(Arc::clone(&event));
+            }
+        }
+    }
 }
 
 /// An event written with its transaction, to announce once that commits.
@@ -47,9 +122,8 @@ pub struct Staged(Option<ChatEvent>);
 impl ChatBus {
     /// A bus for one process (SQLite).
     pub fn local() -> Self {
-        let (local, _) = broadcast::channel(CAPACITY);
         Self {
-            local,
+            routes: Arc::default(),
             postgres: false,
         }
     }
@@ -64,17 +138,35 @@ impl ChatBus {
             .listen(CHANNEL)
             .await
             .map_err(|err| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(err.into())))?;
-        let (local, _) = broadcast::channel(CAPACITY);
-        tokio::spawn(listen(listener, db, local.downgrade()));
+        let routes = Arc::<Routes>::default();
+        tokio::spawn(listen(listener, db, Arc::downgrade(&routes)));
         Ok(Self {
-            local,
+            routes,
             postgres: true,
         })
     }
 
-    /// A receiver of every event from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<ChatEvent>> {
-        self.local.subscribe()
+    /// The events for `user` (at address `email`) from now on.
+    pub fn subscribe(&self, user: Uuid, email: &str) -> Subscriber {
+        let mut table = self
+            .routes
+            .table
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let events = table
+            .channels
+            .entry(user)
+            .or_insert_with(|| broadcast::channel(CAPACITY).0)
+            .subscribe();
+        table.by_email.insert(email.to_owned(), user);
+        Subscriber {
+            events,
+            _route: RouteGuard {
+                routes: Arc::clone(&self.routes),
+                user,
+                email: email.to_owned(),
+            },
+        }
     }
 
     /// Writes `event` into the transaction `txn` (PostgreSQL: a `NOTIFY` that is sent if
@@ -89,7 +181,7 @@ impl ChatBus {
         }
         let payload = match &event {
             ChatEvent::Message(message) => format!("m:{}", message.id),
-            ChatEvent::SessionEnded(session) => format!("s:{session}"),
+            ChatEvent::SessionEnded { user, session } => format!("s:{user}:{session}"),
         };
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -112,8 +204,7 @@ impl Staged {
     /// processes the database already did).
     pub fn deliver(self, bus: &ChatBus) {
         if let Some(event) = self.0 {
-            // No receivers is not an error: nobody is subscribed.
-            let _ = bus.local.send(Arc::new(event));
+            bus.routes.route(event);
         }
     }
 }
@@ -121,24 +212,20 @@ impl Staged {
 /// Turns notifications into local events until the bus is dropped. A lost connection is
 /// re-established by `PgListener` on the next receive; notifications sent meanwhile are
 /// missed (subscribers refetch `conversations` on reconnect, as after any gap).
-async fn listen(
-    mut listener: PgListener,
-    db: DatabaseConnection,
-    local: broadcast::WeakSender<Arc<ChatEvent>>,
-) {
+async fn listen(mut listener: PgListener, db: DatabaseConnection, routes: std::sync::Weak<Routes>) {
     loop {
         let notification = match listener.recv().await {
             Ok(notification) => notification,
             Err(err) => {
                 tracing::warn!(error = %err, "chat listener lost its connection; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                if local.upgrade().is_none() {
+                if routes.strong_count() == 0 {
                     return;
                 }
                 continue;
             }
         };
-        let Some(sender) = local.upgrade() else {
+        let Some(routes) = routes.upgrade() else {
             return;
         };
         let event = match parse(notification.payload()) {
@@ -152,27 +239,104 @@ async fn listen(
                     }
                 }
             }
-            Some(Notice::SessionEnded(id)) => ChatEvent::SessionEnded(id),
+            Some(Notice::SessionEnded { user, session }) => {
+                ChatEvent::SessionEnded { user, session }
+            }
             None => {
                 tracing::warn!("ignored a malformed chat notification");
                 continue;
             }
         };
-        let _ = sender.send(Arc::new(event));
+        routes.route(event);
     }
 }
 
 enum Notice {
     Message(Uuid),
-    SessionEnded(Uuid),
+    SessionEnded { user: Uuid, session: Uuid },
 }
 
+/// `m:<message id>` or `s:<user id>:<session id>`.
 fn parse(payload: &str) -> Option<Notice> {
-    let (kind, id) = payload.split_once(':')?;
-    let id = Uuid::parse_str(id).ok()?;
+    let (kind, ids) = payload.split_once(':')?;
     match kind {
-        "m" => Some(Notice::Message(id)),
-        "s" => Some(Notice::SessionEnded(id)),
+        "m" => Uuid::parse_str(ids).ok().map(Notice::Message),
+        "s" => {
+            let (user, session) = ids.split_once(':')?;
+            Some(Notice::SessionEnded {
+                user: Uuid::parse_str(user).ok()?,
+                session: Uuid::parse_str(session).ok()?,
+            })
+        }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(sender_id: Uuid, recipient_email: &str) -> ChatEvent {
+        ChatEvent::Message(chat_message::Model {
+            id: Uuid::now_v7(),
+            sender_id,
+            recipient_email: recipient_email.to_owned(),
+            content: Vec::new(),
+            nonce: Vec::new(),
+            key_id: "k".into(),
+            created_at: chrono::Utc::now(),
+            read_at: None,
+        })
+    }
+
+    #[test]
+    fn a_message_reaches_its_two_parties_only() {
+        let bus = ChatBus::local();
+        let (ann, bo, cy) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let mut ann_events = bus.subscribe(ann, "ann@example.com");
+        let mut bo_phone = bus.subscribe(bo, "bo@example.com");
+        let mut bo_laptop = bus.subscribe(bo, "bo@example.com");
+        let mut cy_events = bus.subscribe(cy, "cy@example.com");
+
+        bus.routes.route(message(ann, "bo@example.com"));
+        for subscriber in [&mut ann_events, &mut bo_phone, &mut bo_laptop] {
+            assert!(matches!(
+                subscriber.events.try_recv().as_deref(),
+                Ok(ChatEvent::Message(_))
+            ));
+        }
+        assert!(cy_events.events.try_recv().is_err());
+
+        bus.routes.route(ChatEvent::SessionEnded {
+            user: cy,
+            session: Uuid::now_v7(),
+        });
+        assert!(cy_events.events.try_recv().is_ok());
+        assert!(ann_events.events.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_user_is_unrouted_when_their_last_subscription_ends() {
+        let bus = ChatBus::local();
+        let bo = Uuid::now_v7();
+        let phone = bus.subscribe(bo, "bo@example.com");
+        let laptop = bus.subscribe(bo, "bo@example.com");
+        drop(phone);
+        assert!(bus.routes.table.lock().unwrap().channels.contains_key(&bo));
+        drop(laptop);
+        let table = bus.routes.table.lock().unwrap();
+        assert!(table.channels.is_empty() && table.by_email.is_empty());
+    }
+
+    #[test]
+    fn notifications_carry_ids_only() {
+        let (user, session) = (Uuid::now_v7(), Uuid::now_v7());
+        assert!(matches!(
+            parse(&format!("s:{user}:{session}")),
+            Some(Notice::SessionEnded { user: u, session: s }) if u == user && s == session
+        ));
+        assert!(matches!(parse(&format!("m:{user}")), Some(Notice::Message(id)) if id == user));
+        assert!(parse("m:not-an-id").is_none());
+        assert!(parse("x:1").is_none());
     }
 }

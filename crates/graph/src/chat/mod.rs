@@ -412,7 +412,7 @@ impl ChatSubscription {
         let (viewer, me) = party(ctx).await?;
         let chat = ctx.service::<Chat>()?;
         let listening = Listening {
-            events: chat.bus.subscribe(),
+            events: chat.bus.subscribe(me.id, &me.email),
             viewer,
             me,
             done: false,
@@ -426,7 +426,7 @@ impl ChatSubscription {
 
 /// One subscription's state.
 struct Listening {
-    events: tokio::sync::broadcast::Receiver<std::sync::Arc<ChatEvent>>,
+    events: bus::Subscriber,
     viewer: Viewer,
     me: Party,
     done: bool,
@@ -443,7 +443,7 @@ impl Listening {
             return None;
         }
         loop {
-            let event = match self.events.recv().await {
+            let event = match self.events.events.recv().await {
                 Ok(event) => event,
                 Err(RecvError::Lagged(missed)) => {
                     self.done = true;
@@ -464,7 +464,7 @@ impl Listening {
                         return Some((Ok(Message(message.clone())), self));
                     }
                 }
-                ChatEvent::SessionEnded(session) if *session == self.viewer.session_id => {
+                ChatEvent::SessionEnded { session, .. } if *session == self.viewer.session_id => {
                     self.done = true;
                     return Some((Err(Error::Unauthenticated), self));
                 }
