@@ -13,15 +13,19 @@ use std::collections::{HashMap, HashSet};
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Interface, Object};
 use entity::role::Role;
-use entity::{client, project, project_user, task, time_log, user, workspace, workspace_user};
+use entity::{
+    chat_message, client, project, project_user, task, time_log, user, workspace, workspace_user,
+};
 use uuid::Uuid;
 
+use crate::chat::Message;
 use crate::client::Client;
 use crate::context::ContextExt;
 use crate::error::{Error, Result};
 use crate::loaders::{
-    ClientById, Loaders, ProjectById, ProjectMemberById, ProjectRoleOf, SharesWorkspace, TaskById,
-    TimeLogById, UserById, WorkspaceById, WorkspaceMemberById, WorkspaceRoleOf, by_ids,
+    ClientById, Loaders, MessageById, ProjectById, ProjectMemberById, ProjectRoleOf,
+    SharesWorkspace, TaskById, TimeLogById, UserById, WorkspaceById, WorkspaceMemberById,
+    WorkspaceRoleOf, by_ids,
 };
 use crate::policy::{self, ProjectAccess, ProjectAction, WorkspaceAction};
 use crate::project::Project;
@@ -53,6 +57,7 @@ pub enum Node {
     ProjectMember(ProjectMember),
     Task(Task),
     TimeLog(TimeLog),
+    Message(Message),
 }
 
 /// Refetching objects by id.
@@ -117,11 +122,12 @@ struct Found {
     project_members: HashMap<Uuid, project_user::Model>,
     tasks: HashMap<Uuid, task::Model>,
     time_logs: HashMap<Uuid, time_log::Model>,
+    messages: HashMap<Uuid, chat_message::Model>,
 }
 
 impl Found {
     /// Every table at once, then the tasks above time logs, then the projects above tasks
-    /// and project memberships: at most ten statements, whatever the ids.
+    /// and project memberships: at most eleven statements, whatever the ids.
     async fn probe(loader: &DataLoader<Loaders>, ids: &HashSet<Uuid>) -> Result<Self> {
         let (
             users,
@@ -132,6 +138,7 @@ impl Found {
             project_members,
             tasks,
             time_logs,
+            messages,
         ) = tokio::try_join!(
             by_ids(loader, ids, UserById),
             by_ids(loader, ids, WorkspaceById),
@@ -141,6 +148,7 @@ impl Found {
             by_ids(loader, ids, ProjectMemberById),
             by_ids(loader, ids, TaskById),
             by_ids(loader, ids, TimeLogById),
+            by_ids(loader, ids, MessageById),
         )?;
         let mut found = Self {
             users,
@@ -151,6 +159,7 @@ impl Found {
             project_members,
             tasks,
             time_logs,
+            messages,
         };
         // The maps are read by the ids asked for, so parents added under their own ids
         // never answer for another id.
@@ -213,6 +222,11 @@ impl Found {
                 .project(project)
                 .then(|| Node::Task(Task(found.clone())));
         }
+        if let Some(found) = self.messages.get(&id) {
+            return access
+                .message(found)
+                .then(|| Node::Message(Message(found.clone())));
+        }
         let found = self.time_logs.get(&id)?;
         let project = self
             .tasks
@@ -230,6 +244,8 @@ struct Access {
     workspace_roles: HashMap<Uuid, Role>,
     project_roles: HashMap<Uuid, Role>,
     shares_workspace: HashMap<Uuid, bool>,
+    /// The viewer's address, loaded when a chat message was found.
+    email: Option<String>,
 }
 
 impl Access {
@@ -250,7 +266,12 @@ impl Access {
             .copied()
             .filter(|id| *id != viewer)
             .collect();
-        let (workspace_roles, project_roles, shares_workspace) = tokio::try_join!(
+        let me: HashSet<Uuid> = if found.messages.is_empty() {
+            HashSet::new()
+        } else {
+            HashSet::from([viewer])
+        };
+        let (workspace_roles, project_roles, shares_workspace, mut me) = tokio::try_join!(
             by_ids(loader, &workspaces, |workspace| WorkspaceRoleOf {
                 user: viewer,
                 workspace,
@@ -260,18 +281,25 @@ impl Access {
                 project,
             }),
             by_ids(loader, &others, |other| SharesWorkspace { viewer, other }),
+            by_ids(loader, &me, UserById),
         )?;
         Ok(Self {
             viewer,
             workspace_roles,
             project_roles,
             shares_workspace,
+            email: me.remove(&viewer).map(|user| user.email),
         })
     }
 
     fn user(&self, id: Uuid) -> bool {
         let shares = self.shares_workspace.get(&id).copied().unwrap_or(false);
         policy::user(id == self.viewer, shares).is_allowed()
+    }
+
+    fn message(&self, message: &chat_message::Model) -> bool {
+        let is_recipient = self.email.as_deref() == Some(message.recipient_email.as_str());
+        policy::read_message(message.sender_id == self.viewer, is_recipient).is_allowed()
     }
 
     fn workspace(&self, id: Uuid) -> bool {

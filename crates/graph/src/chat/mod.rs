@@ -54,8 +54,8 @@ pub struct Message(pub chat_message::Model);
 /// A direct message.
 #[Object]
 impl Message {
-    /// The message's id (a UUID).
-    async fn id(&self) -> ID {
+    /// The object's id, unique across all types (a UUID): see `Query.node`.
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::role::Role;
-use entity::{client, project, project_user, task, time_log, user, workspace, workspace_user};
+use entity::{
+    chat_message, client, project, project_user, task, time_log, user, workspace, workspace_user,
+};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -211,6 +213,7 @@ by_id_loader!(TaskById, task);
 by_id_loader!(TimeLogById, time_log);
 by_id_loader!(WorkspaceMemberById, workspace_user);
 by_id_loader!(ProjectMemberById, project_user);
+by_id_loader!(MessageById, chat_message);
 
 /// The account with this (lower-case) address: chat counterparts are addresses.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
