@@ -86,6 +86,19 @@ pub async fn revoke(db: &impl ConnectionTrait, session_id: Uuid) -> Result<()> {
     Ok(())
 }
 
+/// When session `session_id` expires, or `None` when it has ended (revoked or expired):
+/// for connections that outlive a request, which check it again before each subscription.
+pub async fn active_until(
+    db: &impl ConnectionTrait,
+    session_id: Uuid,
+) -> Result<Option<DateTime<Utc>>> {
+    let found = session::Entity::find_by_id(session_id)
+        .filter(session::Column::ExpiresAt.gt(Utc::now()))
+        .one(db)
+        .await?;
+    Ok(found.map(|session| session.expires_at))
+}
+
 /// Resolves an `Authorization` value (`Bearer <token>`) to who is asking.
 ///
 /// No value is [`Authentication::Anonymous`]; a value that is malformed, unknown, expired

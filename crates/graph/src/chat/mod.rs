@@ -27,6 +27,7 @@ use self::bus::{ChatBus, ChatEvent};
 use self::keys::{Binding, ChatKeys};
 use self::limit::SendLimiter;
 use self::store::{Direction, Party};
+use crate::account::session;
 use crate::connection::{
     Cursor, Page, PageInfo, PageScope, Scope, Selection, SortValue, connection_types, decode,
 };
@@ -403,16 +404,23 @@ pub struct ChatSubscription;
 #[Subscription]
 impl ChatSubscription {
     /// Every message sent to or by the viewer from now on, on each of their open
-    /// subscriptions. Ends with `UNAUTHENTICATED` when the session is revoked, and with
+    /// subscriptions. Ends with `UNAUTHENTICATED` when the session is revoked or expires, and with
     /// `INTERNAL` should the subscriber fall too far behind (resubscribe and refetch).
     async fn message_received(
         &self,
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = Result<Message>> + use<>> {
         let (viewer, me) = party(ctx).await?;
+        // A socket authenticates once, at `connection_init`; its session may have ended
+        // since.
+        let Some(expires_at) = session::active_until(ctx.db()?, viewer.session_id).await? else {
+            return Err(Error::Unauthenticated);
+        };
+        let lifetime = (expires_at - Utc::now()).to_std().unwrap_or_default();
         let chat = ctx.service::<Chat>()?;
         let listening = Listening {
             events: chat.bus.subscribe(me.id, &me.email),
+            expires: tokio::time::Instant::now() + lifetime,
             viewer,
             me,
             done: false,
@@ -427,6 +435,8 @@ impl ChatSubscription {
 /// One subscription's state.
 struct Listening {
     events: bus::Subscriber,
+    /// When the session expires, and with it the subscription.
+    expires: tokio::time::Instant,
     viewer: Viewer,
     me: Party,
     done: bool,
@@ -443,7 +453,14 @@ impl Listening {
             return None;
         }
         loop {
-            let event = match self.events.events.recv().await {
+            let received = tokio::select! {
+                received = self.events.events.recv() => received,
+                () = tokio::time::sleep_until(self.expires) => {
+                    self.done = true;
+                    return Some((Err(Error::Unauthenticated), self));
+                }
+            };
+            let event = match received {
                 Ok(event) => event,
                 Err(RecvError::Lagged(missed)) => {
                     self.done = true;
