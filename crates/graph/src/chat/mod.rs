@@ -401,7 +401,7 @@ impl ChatMutation {
 #[derive(Default)]
 pub struct ChatSubscription;
 
-#[Subscription]
+#[Subscription(name = "Subscription")]
 impl ChatSubscription {
     /// Every message sent to or by the viewer from now on, on each of their open
     /// subscriptions. Ends with `UNAUTHENTICATED` when the session is revoked or expires, and with
