@@ -181,6 +181,8 @@ async fn run(args: &Args, target: &Target, open_files: u64) -> Result<()> {
     drop(sockets);
     let opened_in = opening.elapsed();
     eprintln!("{} subscriptions in {opened_in:.1?}", args.subscribers);
+    // The connections alone, before any message has gone through them.
+    let connected = server.memory();
 
     let senders = Senders::new(
         &server.base,
@@ -227,6 +229,8 @@ async fn run(args: &Args, target: &Target, open_files: u64) -> Result<()> {
     })
     .await;
     receivers.abort_all();
+    // At RUST_LOG=warn, a quiet run logs nothing.
+    let server_log = server.lines_from(0);
     server.stop();
 
     let machine = machine::Machine::describe(&db).await;
@@ -241,8 +245,10 @@ async fn run(args: &Args, target: &Target, open_files: u64) -> Result<()> {
         plan: &contents,
         phase: &phase,
         cpu,
+        server_log: &server_log,
         memory: [
             ("before subscribing", before),
+            ("connected, no message yet", connected),
             ("after subscribing", subscribed),
             ("at the end", end),
         ],

@@ -120,7 +120,7 @@ pub async fn measure(
     grace: Duration,
 ) -> Result<Phase> {
     let started = Instant::now();
-    let mut phase = Phase {
+    let phase = Phase {
         started,
         took: Duration::ZERO,
         sent: (0..plan.len()).map(|_| None).collect(),
@@ -132,36 +132,26 @@ pub async fn measure(
         cut: false,
     };
     let mut loops = senders.spawn(plan, events_tx);
-    // Ids sent and not yet delivered, and delivered before their answer came.
-    let mut pending = HashSet::new();
-    let mut early = HashSet::new();
+    let mut book = Book {
+        phase,
+        pending: HashSet::new(),
+        early: HashSet::new(),
+    };
     let mut deadline = started + PHASE_LIMIT;
     loop {
-        if loops.is_empty() && pending.is_empty() {
-            break;
+        if loops.is_empty() {
+            // A loop's last `Sent` is queued before the loop ends, but may not have been
+            // read yet when its end is seen: read everything queued before judging.
+            while let Ok(event) = events.try_recv() {
+                book.record(event);
+            }
+            if book.pending.is_empty() {
+                break;
+            }
         }
         tokio::select! {
             event = events.recv() => match event {
-                Some(Event::Sent { n, id, at, took }) => {
-                    if !early.remove(&id) {
-                        pending.insert(id.clone());
-                    }
-                    if let Some(slot) = phase.sent.get_mut(n) {
-                        *slot = Some((id, at, took));
-                    }
-                }
-                Some(Event::Delivered { subscriber, id, content, at }) => {
-                    if !pending.remove(&id) && !content.starts_with(WARM_UP) {
-                        early.insert(id.clone());
-                    }
-                    phase.deliveries.push((subscriber, id, content, at));
-                }
-                Some(Event::SendFailed { n, error }) => {
-                    phase.failed_sends += 1;
-                    phase.first_failure.get_or_insert(format!("message {n}: {error}"));
-                }
-                Some(Event::Ended { subscriber, why }) => phase.ended.push((subscriber, why)),
-                Some(Event::Odd { subscriber, text }) => phase.odd.push((subscriber, text)),
+                Some(event) => book.record(event),
                 None => bail!("every event sender is gone"),
             },
             joined = loops.join_next(), if !loops.is_empty() => {
@@ -171,12 +161,57 @@ pub async fn measure(
                 }
             }
             () = tokio::time::sleep_until(deadline.into()) => {
-                phase.cut = !loops.is_empty();
+                book.phase.cut = !loops.is_empty();
                 loops.abort_all();
                 break;
             }
         }
     }
+    let mut phase = book.phase;
     phase.took = started.elapsed();
     Ok(phase)
+}
+
+/// The measured phase's record as it is being written.
+struct Book {
+    phase: Phase,
+    /// Ids sent and not yet delivered.
+    pending: HashSet<String>,
+    /// Ids delivered before their sender's answer was read.
+    early: HashSet<String>,
+}
+
+impl Book {
+    fn record(&mut self, event: Event) {
+        let phase = &mut self.phase;
+        match event {
+            Event::Sent { n, id, at, took } => {
+                if !self.early.remove(&id) {
+                    self.pending.insert(id.clone());
+                }
+                if let Some(slot) = phase.sent.get_mut(n) {
+                    *slot = Some((id, at, took));
+                }
+            }
+            Event::Delivered {
+                subscriber,
+                id,
+                content,
+                at,
+            } => {
+                if !self.pending.remove(&id) && !content.starts_with(WARM_UP) {
+                    self.early.insert(id.clone());
+                }
+                phase.deliveries.push((subscriber, id, content, at));
+            }
+            Event::SendFailed { n, error } => {
+                phase.failed_sends += 1;
+                phase
+                    .first_failure
+                    .get_or_insert(format!("message {n}: {error}"));
+            }
+            Event::Ended { subscriber, why } => phase.ended.push((subscriber, why)),
+            Event::Odd { subscriber, text } => phase.odd.push((subscriber, text)),
+        }
+    }
 }

@@ -22,7 +22,9 @@ pub struct Report<'a> {
     pub phase: &'a Phase,
     /// Over the measured phase.
     pub cpu: cpu::Usage,
-    pub memory: [(&'static str, Memory); 3],
+    /// Everything the server logged (at `warn` and above).
+    pub server_log: &'a [String],
+    pub memory: [(&'static str, Memory); 4],
 }
 
 /// What the measured phase comes to.
@@ -44,6 +46,8 @@ struct Tally {
     late_warm_up: usize,
     /// Sorted.
     delays: Vec<Duration>,
+    /// Sorted: from the start of the `sendMessage` request to the delivery.
+    end_to_end: Vec<Duration>,
     /// Sorted: how long each successful `sendMessage` took.
     sends: Vec<Duration>,
     /// From the phase's start to the last answer.
@@ -87,9 +91,13 @@ fn tally(plan: &[(usize, String)], phase: &Phase) -> Tally {
             tally.early += 1;
         }
         tally.delays.push(at.saturating_duration_since(*answered));
+        tally
+            .end_to_end
+            .push(at.saturating_duration_since(*answered - *took));
     }
     tally.unexpected = first.keys().filter(|id| !sent_ids.contains(*id)).count();
     tally.delays.sort_unstable();
+    tally.end_to_end.sort_unstable();
     tally.sends.sort_unstable();
     tally.sending = last_answer - phase.started;
     tally
@@ -141,7 +149,7 @@ pub fn print(report: &Report<'_>) {
 
     println!();
     println!(
-        "{:>8} {:>6} {:>6} {:>9} {:>5} {:>5} {:>5}   {:>7} {:>7} {:>7}   {:>8} {:>7} {:>7}",
+        "{:>8} {:>6} {:>6} {:>9} {:>5} {:>5} {:>5}   {:>7} {:>7} {:>7}   {:>8} {:>7} {:>7}   {:>6} {:>6}",
         "messages",
         "sent",
         "failed",
@@ -155,9 +163,11 @@ pub fn print(report: &Report<'_>) {
         "sends/s",
         "send50",
         "send99",
+        "e2e50",
+        "e2e99",
     );
     println!(
-        "{:>8} {:>6} {:>6} {:>9} {:>5} {:>5} {:>5}   {:>7.2} {:>7.2} {:>7.2}   {:>8.1} {:>7.2} {:>7.2}",
+        "{:>8} {:>6} {:>6} {:>9} {:>5} {:>5} {:>5}   {:>7.2} {:>7.2} {:>7.2}   {:>8.1} {:>7.2} {:>7.2}   {:>6.2} {:>6.2}",
         args.messages,
         tally.sent,
         phase.failed_sends,
@@ -171,13 +181,21 @@ pub fn print(report: &Report<'_>) {
         tally.sent as f64 / tally.sending.as_secs_f64().max(1e-9),
         percentile_ms(&tally.sends, 0.50),
         percentile_ms(&tally.sends, 0.99),
+        percentile_ms(&tally.end_to_end, 0.50),
+        percentile_ms(&tally.end_to_end, 0.99),
     );
     println!(
-        "delay: from the moment sendMessage's HTTP answer had arrived to the moment the `next` \
-         frame was read on the recipient's socket; early: delivered before the answer (counted \
-         as 0 ms); lost: not delivered {} s after the last send; send50/99: sendMessage \
-         round trip, ms",
+        "p50/p99/max: delay from the moment sendMessage's HTTP answer had arrived to the \
+         moment the `next` frame was read on the recipient's socket"
+    );
+    println!(
+        "early: delivered before the answer (counted as 0 ms); lost: not delivered {} s after \
+         the last send",
         args.grace
+    );
+    println!(
+        "send50/99: sendMessage round trip, ms; e2e50/99: from the start of the sendMessage \
+         request to the delivery, ms"
     );
     let per_message = |seconds: Option<f64>| match seconds {
         Some(seconds) if tally.sent > 0 => format!("{:.2} ms", seconds * 1e3 / tally.sent as f64),
@@ -200,13 +218,10 @@ pub fn print(report: &Report<'_>) {
             super::PHASE_LIMIT.as_secs_f64()
         );
     }
-    let first = |what: &str, count: usize, text: Option<&str>| {
-        if count > 0 {
-            println!(
-                "{what}: {count}; the first: {}",
-                shorten(text.unwrap_or(""), 300)
-            );
-        }
+    let first = |what: &str, count: usize, text: Option<&str>| match text {
+        _ if count == 0 => {}
+        Some(text) => println!("{what}: {count}; the first: {}", shorten(text, 300)),
+        None => println!("{what}: {count}"),
     };
     first(
         "failed sends",
@@ -226,12 +241,17 @@ pub fn print(report: &Report<'_>) {
     first("duplicate deliveries", tally.duplicates, None);
     first("deliveries of ids not sent", tally.unexpected, None);
     first("late warm-up deliveries", tally.late_warm_up, None);
+    first(
+        "server log lines (RUST_LOG=warn)",
+        report.server_log.len(),
+        report.server_log.first().map(String::as_str),
+    );
 
     println!();
-    println!("server memory       VmHWM MiB   VmRSS MiB");
+    println!("server memory                VmHWM MiB   VmRSS MiB");
     for (when, memory) in &report.memory {
         println!(
-            "  {when:<18} {:>9} {:>11}",
+            "  {when:<27} {:>9} {:>11}",
             mib(memory.peak_kib),
             mib(memory.current_kib)
         );
