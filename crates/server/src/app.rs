@@ -55,6 +55,9 @@ impl StatementCounter {
 #[derive(Debug, Clone, Copy)]
 pub struct RequestId(pub Uuid);
 
+/// Bytes a WebSocket reads at a time; longer frames still arrive whole.
+const WS_READ_BUFFER: usize = 8 * 1024;
+
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The router with every route and layer.
@@ -169,6 +172,9 @@ async fn graphql_ws(
 ) -> Response {
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        // GraphQL frames are small; tungstenite's 128 KiB default read buffer, allocated
+        // up front, made an idle subscriber cost ~200 KiB (bench/README.md, chat).
+        .read_buffer_size(WS_READ_BUFFER)
         .on_upgrade(move |socket| {
             let db = state.db.clone();
             GraphQLWebSocket::new(socket, state.schema, protocol)

@@ -16,7 +16,10 @@ use std::time::Duration;
 
 use entity::chat_message;
 use sea_orm::sqlx::postgres::PgListener;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, Statement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    Statement,
+};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
@@ -209,12 +212,17 @@ impl Staged {
     }
 }
 
-/// Turns notifications into local events until the bus is dropped. A lost connection is
-/// re-established by `PgListener` on the next receive; notifications sent meanwhile are
-/// missed (subscribers refetch `conversations` on reconnect, as after any gap).
+/// Notifications handled together at most: one statement loads their messages.
+const BATCH: usize = 512;
+
+/// Turns notifications into local events until the bus is dropped. Whatever has arrived
+/// by the time one is handled goes with it, so a burst costs one `SELECT … IN` rather
+/// than one per message. A lost connection is re-established by `PgListener` on the next
+/// receive; notifications sent meanwhile are missed (subscribers refetch `conversations`
+/// on reconnect, as after any gap).
 async fn listen(mut listener: PgListener, db: DatabaseConnection, routes: std::sync::Weak<Routes>) {
     loop {
-        let notification = match listener.recv().await {
+        let first = match listener.recv().await {
             Ok(notification) => notification,
             Err(err) => {
                 tracing::warn!(error = %err, "chat listener lost its connection; retrying");
@@ -225,29 +233,56 @@ async fn listen(mut listener: PgListener, db: DatabaseConnection, routes: std::s
                 continue;
             }
         };
+        let mut notices = Vec::new();
+        let mut next = Some(first);
+        while let Some(notification) = next {
+            match parse(notification.payload()) {
+                Some(notice) => notices.push(notice),
+                None => tracing::warn!("ignored a malformed chat notification"),
+            }
+            next = if notices.len() < BATCH {
+                listener.next_buffered()
+            } else {
+                None
+            };
+        }
         let Some(routes) = routes.upgrade() else {
             return;
         };
-        let event = match parse(notification.payload()) {
-            Some(Notice::Message(id)) => {
-                match chat_message::Entity::find_by_id(id).one(&db).await {
-                    Ok(Some(message)) => ChatEvent::Message(message),
-                    Ok(None) => continue,
-                    Err(err) => {
-                        tracing::warn!(message = %id, error = %err, "could not load a notified chat message");
-                        continue;
-                    }
+        let ids: Vec<Uuid> = notices
+            .iter()
+            .filter_map(|notice| match notice {
+                Notice::Message(id) => Some(*id),
+                Notice::SessionEnded { .. } => None,
+            })
+            .collect();
+        let mut messages: HashMap<Uuid, chat_message::Model> = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            match chat_message::Entity::find()
+                .filter(chat_message::Column::Id.is_in(ids))
+                .all(&db)
+                .await
+            {
+                Ok(rows) => rows.into_iter().map(|row| (row.id, row)).collect(),
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not load notified chat messages");
+                    HashMap::new()
                 }
             }
-            Some(Notice::SessionEnded { user, session }) => {
-                ChatEvent::SessionEnded { user, session }
-            }
-            None => {
-                tracing::warn!("ignored a malformed chat notification");
-                continue;
-            }
         };
-        routes.route(event);
+        for notice in notices {
+            match notice {
+                Notice::Message(id) => {
+                    if let Some(message) = messages.remove(&id) {
+                        routes.route(ChatEvent::Message(message));
+                    }
+                }
+                Notice::SessionEnded { user, session } => {
+                    routes.route(ChatEvent::SessionEnded { user, session });
+                }
+            }
+        }
     }
 }
 
