@@ -8,6 +8,9 @@
 
 mod accounts;
 mod authorization;
+mod chat;
+mod chat_at_rest;
+mod chat_live;
 mod connections;
 mod constraints;
 mod domain;

@@ -3,11 +3,14 @@
 //!
 //! The database is a temporary SQLite file unless `TEST_DATABASE_URL` names a PostgreSQL
 //! server; then each test gets its own freshly created database, dropped when the test ends.
+//! [`TestApp::another_instance`] starts more servers on the same database, as a deployment
+//! runs several processes beside each other.
 
 mod database;
 mod ws;
 
 use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
 
 use axum::Router;
 use sea_orm::DatabaseConnection;
@@ -30,16 +33,14 @@ pub struct Account {
     pub token: String,
 }
 
-/// A running server with its own database.
+/// A running server with its own database. Its request helpers are [`Instance`]'s: a
+/// `TestApp` derefs to the instance it started.
 pub struct TestApp {
-    pub addr: SocketAddr,
     /// A connection to the same database the server uses, for reading rows directly.
     pub db: DatabaseConnection,
     /// The server's `WORKGRAPH_CHAT_KEYS`: one random key per test.
     pub chat_keys: String,
-    http: reqwest::Client,
-    shutdown: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<std::io::Result<()>>>,
+    instance: Instance,
     // Last, so the server and connections above go before the database is dropped.
     database: TestDatabase,
 }
@@ -53,18 +54,76 @@ impl TestApp {
     /// Like [`TestApp::spawn`], letting the test wrap the real router (to observe requests).
     pub async fn spawn_with(wrap: impl FnOnce(Router) -> Router) -> Self {
         let database = TestDatabase::create().await;
-        let db = server::db::connect(database.url(), 10)
-            .await
-            .unwrap_or_else(|err| panic!("connect to the test database: {err}"));
+        let db = connect(database.url()).await;
         server::db::migrate(&db)
             .await
             .unwrap_or_else(|err| panic!("migrate the test database: {err}"));
-        let mut config = server::Config::new(database.url(), ([127, 0, 0, 1], 0).into());
         let (_, chat_keys) = graph::chat::keys::ChatKeys::generate("test")
             .unwrap_or_else(|err| panic!("make a chat key: {err}"));
-        config.chat_keys = Some(chat_keys.clone());
+        let instance = Instance::start(db.clone(), database.url(), &chat_keys, wrap).await;
+        Self {
+            db,
+            chat_keys,
+            instance,
+            database,
+        }
+    }
+
+    /// Starts one more server on this app's database, as another process would be
+    /// started beside the first (its own pool and, on PostgreSQL, its own listener), with
+    /// `chat_keys` as its `WORKGRAPH_CHAT_KEYS`. It stops when dropped.
+    pub async fn another_instance(&self, chat_keys: &str) -> Instance {
+        let db = connect(self.database.url()).await;
+        Instance::start(db, self.database.url(), chat_keys, |router| router).await
+    }
+
+    /// Whether the test runs on PostgreSQL (some database wording differs).
+    pub fn is_postgres(&self) -> bool {
+        self.database.is_postgres()
+    }
+}
+
+impl Deref for TestApp {
+    type Target = Instance;
+
+    fn deref(&self) -> &Instance {
+        &self.instance
+    }
+}
+
+impl DerefMut for TestApp {
+    fn deref_mut(&mut self) -> &mut Instance {
+        &mut self.instance
+    }
+}
+
+async fn connect(url: &str) -> DatabaseConnection {
+    server::db::connect(url, 10)
+        .await
+        .unwrap_or_else(|err| panic!("connect to the test database: {err}"))
+}
+
+/// One running server process's worth: the router on `127.0.0.1:0` and the requests a
+/// test sends it. Stops when dropped.
+pub struct Instance {
+    pub addr: SocketAddr,
+    http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Instance {
+    /// Serves the database `db` (at `url`, migrated) with `chat_keys`, as `main` does.
+    async fn start(
+        db: DatabaseConnection,
+        url: &str,
+        chat_keys: &str,
+        wrap: impl FnOnce(Router) -> Router,
+    ) -> Self {
+        let mut config = server::Config::new(url, ([127, 0, 0, 1], 0).into());
+        config.chat_keys = Some(chat_keys.to_owned());
         let router = wrap(
-            server::app(db.clone(), &config)
+            server::app(db, &config)
                 .await
                 .unwrap_or_else(|err| panic!("start the server: {err:#}")),
         );
@@ -80,18 +139,10 @@ impl TestApp {
         }));
         Self {
             addr,
-            db,
-            chat_keys,
             http: reqwest::Client::new(),
             shutdown: Some(shutdown_tx),
             server: Some(server),
-            database,
         }
-    }
-
-    /// Whether the test runs on PostgreSQL (some database wording differs).
-    pub fn is_postgres(&self) -> bool {
-        self.database.is_postgres()
     }
 
     /// `http://127.0.0.1:port` + `path`.
@@ -212,7 +263,7 @@ impl TestApp {
     }
 }
 
-impl Drop for TestApp {
+impl Drop for Instance {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());

@@ -5,6 +5,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::net::TcpStream;
+use tokio::time::error::Elapsed;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -104,6 +105,24 @@ impl WsClient {
                 None => return InitOutcome::Refused("connection ended".into()),
             }
         }
+    }
+
+    /// Starts operation `id` running `query`: `subscribe` in graphql-transport-ws, `start`
+    /// in the legacy protocol. Results come as `next` or `data` messages, then `complete`.
+    pub async fn subscribe(&mut self, id: &str, query: &str) {
+        let kind = match self.protocol {
+            WsProtocol::TransportWs => "subscribe",
+            WsProtocol::LegacyWs => "start",
+        };
+        self.send(serde_json::json!({ "id": id, "type": kind, "payload": { "query": query } }))
+            .await;
+    }
+
+    /// Like [`WsClient::next_json`], but waits at most `within` (under the 5 s deadline):
+    /// `Err` when nothing came in that time, for a test that waits for one of several
+    /// things to happen. The socket stays usable.
+    pub async fn next_json_within(&mut self, within: Duration) -> Result<Option<Value>, Elapsed> {
+        tokio::time::timeout(within, self.next_json()).await
     }
 
     /// The next JSON message, skipping keep-alives; `None` once the connection closed.

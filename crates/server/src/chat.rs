@@ -30,6 +30,25 @@ pub fn key_file(url: &str) -> Option<PathBuf> {
     Some(database.with_file_name(name))
 }
 
+/// Refuses a configuration whose chat keys can't work before anything touches the
+/// database: PostgreSQL without `WORKGRAPH_CHAT_KEYS`, or keys that don't parse.
+pub fn check(config: &Config) -> anyhow::Result<()> {
+    match &config.chat_keys {
+        Some(spec) => ChatKeys::parse(spec)
+            .map(drop)
+            .context("WORKGRAPH_CHAT_KEYS"),
+        None if is_postgres(&config.database_url) => Err(missing_keys()),
+        None => Ok(()),
+    }
+}
+
+fn missing_keys() -> anyhow::Error {
+    anyhow::anyhow!(
+        "WORKGRAPH_CHAT_KEYS is required with PostgreSQL: every instance must open every \
+         message, so the keys are configured, not generated (format: id:base64-of-32-bytes)"
+    )
+}
+
 /// The chat keys `config` calls for: `WORKGRAPH_CHAT_KEYS` when set; else, on SQLite, the
 /// key file beside the database (made on first use, which is logged loudly: losing it
 /// loses every message); refused on PostgreSQL, where every instance must share them.
@@ -38,10 +57,7 @@ pub fn keys(config: &Config) -> anyhow::Result<ChatKeys> {
         return ChatKeys::parse(spec).context("WORKGRAPH_CHAT_KEYS");
     }
     if is_postgres(&config.database_url) {
-        bail!(
-            "WORKGRAPH_CHAT_KEYS is required with PostgreSQL: every instance must open every \
-             message, so the keys are configured, not generated (format: id:base64-of-32-bytes)"
-        );
+        return Err(missing_keys());
     }
     match key_file(&config.database_url) {
         Some(path) => {

@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::thread::available_parallelism;
 
 use axum::Router;
+use axum::serve::ListenerExt as _;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
@@ -75,6 +76,13 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    // Without TCP_NODELAY a push that follows another on the same socket waits ~40 ms
+    // for the client's delayed ACK (Nagle): a subscriber would see every second message late.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %err, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),

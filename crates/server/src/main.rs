@@ -97,6 +97,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     server::telemetry::init(&config.log_filter, config.log_format)
         .context("invalid log filter (RUST_LOG / --log)")?;
+    server::chat::check(&config)?;
     let db = server::db::connect(&config.database_url, config.db_max_connections).await?;
     server::db::migrate(&db).await?;
     let router = server::app(db, &config).await?;

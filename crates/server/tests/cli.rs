@@ -1,23 +1,55 @@
 //! The `workgraph` binary as an operator meets it: bad configuration ends the process with
-//! one clear line, and `export-schema` needs no database.
+//! one clear line, `export-schema` needs no database, and `rotate-chat-key` keeps the
+//! SQLite key file.
 
 #![expect(
     clippy::expect_used,
     reason = "a test fails by panicking with a message"
 )]
 
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long one run may take: every command here ends by itself, unless it is broken and
+/// serves instead.
+const RUN_DEADLINE: Duration = Duration::from_secs(60);
 
 fn workgraph(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_workgraph"));
     command
         .args(args)
         .env_remove("DATABASE_URL")
-        .env_remove("WORKGRAPH_ADDR");
+        .env_remove("WORKGRAPH_ADDR")
+        .env_remove("WORKGRAPH_CHAT_KEYS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for (key, value) in env {
         command.env(key, value);
     }
-    command.output().expect("run workgraph")
+    let child = command.spawn().expect("run workgraph");
+    let pid = child.id();
+    let (done_tx, done) = mpsc::channel();
+    std::thread::spawn(move || done_tx.send(child.wait_with_output()));
+    match done.recv_timeout(RUN_DEADLINE) {
+        Ok(output) => output.expect("wait for workgraph"),
+        Err(_) => {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+            panic!("workgraph {args:?} still runs after {RUN_DEADLINE:?}");
+        }
+    }
+}
+
+fn succeeded(output: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "exits 0; stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    format!("{stdout}{stderr}")
 }
 
 fn assert_one_clear_line(output: &Output, mentions: &str) {
@@ -43,12 +75,16 @@ fn an_unparsable_address_is_one_clear_line() {
 #[test]
 fn an_unreachable_database_is_one_clear_line_without_the_password() {
     // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    let (_, keys) = graph::chat::keys::ChatKeys::generate("k").expect("a chat key");
     let output = workgraph(
         &[],
-        &[(
-            "DATABASE_URL",
-            "postgres://app:hunter2@127.0.0.1:1/workgraph",
-        )],
+        &[
+            (
+                "DATABASE_URL",
+                "postgres://app:hunter2@127.0.0.1:1/workgraph",
+            ),
+            ("WORKGRAPH_CHAT_KEYS", keys.as_str()),
+        ],
     );
     assert_one_clear_line(&output, "cannot connect to database");
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -71,4 +107,65 @@ fn export_schema_needs_no_database() {
     );
     let sdl = String::from_utf8_lossy(&output.stdout);
     assert!(sdl.contains("type Query"), "{sdl}");
+}
+
+/// The key ids of a key file, in order (the first is active).
+fn key_ids(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .expect("read the key file")
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| line.split_once(':').expect("id:key").0.to_owned())
+        .collect()
+}
+
+#[test]
+fn rotate_chat_key_makes_the_sqlite_key_file_and_adds_keys_to_it() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let database = dir.path().join("work.db");
+    let url = format!("sqlite://{}?mode=rwc", database.display());
+    let env = [("DATABASE_URL", url.as_str())];
+    let keys = dir.path().join("work.db.chat-keys");
+
+    succeeded(&workgraph(&["migrate", "up"], &env));
+    assert!(!keys.exists(), "migrating makes no keys");
+
+    let log = succeeded(&workgraph(&["rotate-chat-key"], &env));
+    assert!(keys.exists(), "the key file sits beside the database");
+    assert!(
+        log.contains("created a new chat key file") && log.contains("back it up"),
+        "the log says so: {log}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&keys)
+            .expect("key file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "readable by its owner only");
+    }
+    let first = std::fs::read_to_string(&keys).expect("read the key file");
+    let [old] = key_ids(&keys).try_into().expect("one key");
+
+    let log = succeeded(&workgraph(&["rotate-chat-key", "--new-key"], &env));
+    let ids = key_ids(&keys);
+    assert_eq!(ids.len(), 2, "a second key: {ids:?}");
+    assert_ne!(ids[0], old, "the new key comes first");
+    assert_eq!(ids[1], old, "the old key stays, to open old messages");
+    let now = std::fs::read_to_string(&keys).expect("read the key file");
+    assert!(now.ends_with(&first), "the old entry is kept as it was");
+    assert!(log.contains(&format!("under key {}", ids[0])), "{log}");
+}
+
+#[test]
+fn serving_postgres_without_chat_keys_is_one_clear_line_before_connecting() {
+    // Nothing listens on port 1: the keys are checked before the database is touched, so
+    // nothing is migrated for a server that would refuse to start.
+    let output = workgraph(
+        &[],
+        &[("DATABASE_URL", "postgres://app@127.0.0.1:1/workgraph")],
+    );
+    assert_one_clear_line(&output, "WORKGRAPH_CHAT_KEYS");
+    assert_eq!(output.status.code(), Some(1));
 }
