@@ -57,10 +57,12 @@ async fn seed_tree(db: &DatabaseConnection, owner: Uuid, shape: [usize; 4]) -> E
     expected
 }
 
-const TREE: &str = "{ workspaces(first: 100) { totalCount nodes { id totalHours
-    projects(first: 100) { totalCount nodes { id totalHours
-        tasks(first: 100) { totalCount nodes { id totalHours
-            timeLogs(first: 100) { totalCount nodes { hours } } } } } } } } }";
+// Page sizes fit the largest seeded shape, [2, 20, 10, 5]: four levels of 100 are a cost
+// bomb the complexity limit refuses.
+const TREE: &str = "{ workspaces(first: 2) { totalCount nodes { id totalHours
+    projects(first: 20) { totalCount nodes { id totalHours
+        tasks(first: 10) { totalCount nodes { id totalHours
+            timeLogs(first: 5) { totalCount nodes { hours } } } } } } } } }";
 
 fn nodes(connection: &Value) -> &Vec<Value> {
     connection["nodes"].as_array().expect("nodes")
@@ -155,10 +157,12 @@ async fn a_workspace_user_sees_only_their_projects_and_hours() {
     ])
     .await;
 
-    let query = "{ workspaces { nodes { totalHours
-        projects { totalCount nodes { id totalHours tasks { nodes { timeLogs { totalCount } } } } }
-        clients { totalCount nodes { totalHours projects { totalCount nodes { id } } } }
-        members { totalCount nodes { totalHours user { id } } } } } }";
+    // Explicit page sizes: four levels of the default 50 is past the complexity limit.
+    let query = "{ workspaces(first: 10) { nodes { totalHours
+        projects(first: 10) { totalCount nodes { id totalHours
+            tasks(first: 10) { nodes { timeLogs(first: 10) { totalCount } } } } }
+        clients(first: 10) { totalCount nodes { totalHours projects(first: 10) { totalCount nodes { id } } } }
+        members(first: 10) { totalCount nodes { totalHours user { id } } } } } }";
     let as_bob = app.graphql_as(Some(&bob.token), query, json!({})).await;
     let ws = &as_bob.data()["workspaces"]["nodes"][0];
     assert_eq!(ws["projects"]["totalCount"], 1);
@@ -325,10 +329,11 @@ async fn workspaces_members_and_clients_are_connections() {
     seed.project_member(projects[0], user_id(&bob), Role::Admin)
         .await;
 
-    let query = "{ workspaces { totalCount nodes { id
-        members { totalCount nodes { role user { email } } }
+    // Explicit page sizes: three levels of the default 50 is past the complexity limit.
+    let query = "{ workspaces(first: 10) { totalCount nodes { id
+        members(first: 10) { totalCount nodes { role user { email } } }
         clients(first: 2) { totalCount nodes { name } pageInfo { hasNextPage } }
-        projects { nodes { members { totalCount nodes { role user { email } } } } } } } }";
+        projects(first: 10) { nodes { members(first: 10) { totalCount nodes { role user { email } } } } } } } }";
     let as_ann = app.graphql_as(Some(&ann.token), query, json!({})).await;
     let workspaces = &as_ann.data()["workspaces"];
     assert_eq!(workspaces["totalCount"], 2);

@@ -28,6 +28,15 @@ pub mod code {
     /// The document does not parse, or does not fit the schema (unknown field, wrong
     /// argument type, bad variable): nothing was executed.
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    /// The document nests fields deeper than the limit: nothing was executed.
+    pub const QUERY_TOO_DEEP: &str = "QUERY_TOO_DEEP";
+    /// The document would cost more than the limit (connections weigh their `first`), or
+    /// puts too many directives on a field: nothing was executed.
+    pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+    /// The document has more aliases than the limit: nothing was executed.
+    pub const TOO_MANY_ALIASES: &str = "TOO_MANY_ALIASES";
+    /// The document is longer than the limit: nothing was parsed or executed.
+    pub const QUERY_TOO_LARGE: &str = "QUERY_TOO_LARGE";
 }
 
 /// Shorthand for resolver results.
@@ -204,7 +213,21 @@ pub fn assign_codes(errors: &mut [async_graphql::ServerError]) {
         {
             continue;
         }
-        let code = if error.path.is_empty() {
+        let code = if error.message == "Query is nested too deep." {
+            code::QUERY_TOO_DEEP
+        } else if error.message == "Query is too complex." {
+            // Say what to change: nested connections at the default page size are the
+            // usual cause.
+            error.message = "Query is too complex: each connection costs its `first` \
+                (default 50) times the cost of one item; ask for smaller pages"
+                .to_owned();
+            code::QUERY_TOO_COMPLEX
+        } else if error
+            .message
+            .starts_with("The number of directives on the field")
+        {
+            code::QUERY_TOO_COMPLEX
+        } else if error.path.is_empty() {
             code::GRAPHQL_VALIDATION_FAILED
         } else {
             code::BAD_USER_INPUT

@@ -11,6 +11,7 @@ pub mod client;
 pub mod connection;
 pub mod context;
 pub mod error;
+pub mod limits;
 pub mod loaders;
 pub mod node;
 pub mod policy;
@@ -81,31 +82,57 @@ pub struct Services {
     pub chat: chat::Chat,
 }
 
-/// The schema with its database and services: what the server serves.
+/// The schema with its database and services, under the default [`limits::Limits`]: what
+/// the server serves.
 pub fn build(db: sea_orm::DatabaseConnection, services: Services) -> Api {
+    build_with_limits(db, services, limits::Limits::default())
+}
+
+/// [`build`] with other limits on documents.
+pub fn build_with_limits(
+    db: sea_orm::DatabaseConnection,
+    services: Services,
+    limits: limits::Limits,
+) -> Api {
     let loader = loaders::Loaders::data_loader(db.clone());
-    Api(services.register(schema().data(db).data(loader)).finish())
+    let schema = services
+        .register(schema().data(db).data(loader))
+        .limit_complexity(limits.max_complexity)
+        .limit_directives(limits.max_directives_per_field)
+        .finish();
+    Api { schema, limits }
 }
 
 /// The schema as the transports run it: every response leaves with a code on each error
-/// ([`error::assign_codes`]), over HTTP and WebSocket alike.
+/// ([`error::assign_codes`]), over HTTP and WebSocket alike, and a document over the
+/// [`limits::Limits`] is refused before it runs.
 #[derive(Clone)]
-pub struct Api(pub WorkgraphSchema);
+pub struct Api {
+    pub schema: WorkgraphSchema,
+    pub limits: limits::Limits,
+}
 
 impl async_graphql::Executor for Api {
-    async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
-        let mut response = self.0.execute(request).await;
+    async fn execute(&self, mut request: async_graphql::Request) -> async_graphql::Response {
+        if let Err(refused) = self.limits.check(&mut request) {
+            return async_graphql::Response::from_errors(vec![refused]);
+        }
+        let mut response = self.schema.execute(request).await;
         error::assign_codes(&mut response.errors);
         response
     }
 
     fn execute_stream(
         &self,
-        request: async_graphql::Request,
+        mut request: async_graphql::Request,
         session_data: Option<std::sync::Arc<async_graphql::Data>>,
     ) -> async_graphql::futures_util::stream::BoxStream<'static, async_graphql::Response> {
         use async_graphql::futures_util::StreamExt;
-        self.0
+        if let Err(refused) = self.limits.check(&mut request) {
+            let response = async_graphql::Response::from_errors(vec![refused]);
+            return async_graphql::futures_util::stream::once(async move { response }).boxed();
+        }
+        self.schema
             .execute_stream_with_session_data(request, session_data.unwrap_or_default())
             .map(|mut response| {
                 error::assign_codes(&mut response.errors);

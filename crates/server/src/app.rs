@@ -3,15 +3,23 @@
 //! `POST /graphql` runs GraphQL over HTTP, `GET /graphql` serves GraphiQL,
 //! `GET /graphql/ws` upgrades to a GraphQL WebSocket (graphql-transport-ws and the legacy
 //! graphql-ws), `/healthz` says the process is up and `/readyz` that the database answers.
+//!
+//! `POST /graphql` is guarded before anything runs: only JSON bodies (so a cross-site form
+//! or `text/plain` POST can't run a mutation; 415), at most `max_body_bytes` (413), at most
+//! `max_batch` operations in a batch (400 `BATCH_TOO_LARGE`), at most
+//! `max_concurrent_requests` in flight (503 at once, no queue) and `request_timeout` each
+//! (504).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
-use async_graphql::{Data, ErrorExtensions, Pos, ServerError, Value};
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
-use axum::extract::{ConnectInfo, Request, State, WebSocketUpgrade};
+use async_graphql::{BatchRequest, BatchResponse, Data, ErrorExtensions, Pos, ServerError, Value};
+use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
@@ -21,10 +29,13 @@ use graph::account::session;
 use graph::error::code;
 use graph::{Api, Authentication, ClientAddr};
 use sea_orm::DatabaseConnection;
+use tokio::sync::Semaphore;
 use tower_http::LatencyUnit;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::{Level, Span};
 use uuid::Uuid;
+
+use crate::Config;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -32,6 +43,43 @@ pub struct AppState {
     pub schema: Api,
     pub db: DatabaseConnection,
     pub statements: StatementCounter,
+    pub limits: HttpLimits,
+}
+
+/// The HTTP-level limits on `POST /graphql`, from the configuration.
+#[derive(Clone)]
+pub struct HttpLimits {
+    /// Largest body in bytes (413 past it).
+    pub max_body_bytes: usize,
+    /// Most operations in a batch; 0 or 1 turns batching off.
+    pub max_batch: usize,
+    /// How long one request may take, reading its body included (504 past it).
+    pub timeout: Duration,
+    /// One permit per request in flight; none left answers 503.
+    in_flight: Arc<Semaphore>,
+}
+
+impl HttpLimits {
+    pub fn new(config: &Config) -> Self {
+        Self {
+            max_body_bytes: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
+            max_batch: config.max_batch,
+            timeout: Duration::from_secs(config.request_timeout_secs),
+            in_flight: Arc::new(Semaphore::new(
+                usize::try_from(config.max_concurrent_requests).unwrap_or(Semaphore::MAX_PERMITS),
+            )),
+        }
+    }
+}
+
+/// `extensions.code` of the refusals made before GraphQL runs.
+pub mod refusal {
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
+    pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
+    pub const BAD_REQUEST: &str = "BAD_REQUEST";
+    pub const BATCH_TOO_LARGE: &str = "BATCH_TOO_LARGE";
+    pub const OVERLOADED: &str = "OVERLOADED";
+    pub const TIMEOUT: &str = "TIMEOUT";
 }
 
 /// Counts the SQL statements the server's pool runs. A request reports the difference
@@ -62,8 +110,9 @@ static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The router with every route and layer.
 pub fn router(state: AppState) -> Router {
+    let body_limit = DefaultBodyLimit::max(state.limits.max_body_bytes);
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(graphiql).post(graphql).layer(body_limit))
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -111,34 +160,146 @@ async fn graphql(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
-    let request = request.into_inner();
-    if let Some(operation) = &request.operation_name {
-        Span::current().record("operation", operation.as_str());
+    request: Request,
+) -> Response {
+    if !is_json(request.headers()) {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            refusal::UNSUPPORTED_MEDIA_TYPE,
+            "POST /graphql takes Content-Type: application/json",
+        );
     }
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .map(|value| value.to_str().unwrap_or_default());
-    let before = state.statements.get();
-    let mut response = match session::authenticate(&state.db, authorization).await {
-        Ok(authentication) => {
-            let request = request.data(authentication).data(ClientAddr(peer.ip()));
-            async_graphql::Executor::execute(&state.schema, request).await
-        }
-        Err(err) => async_graphql::Response::from_errors(vec![
-            err.extend().into_server_error(Pos::default()),
-        ]),
+    let Ok(_permit) = Arc::clone(&state.limits.in_flight).try_acquire_owned() else {
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            refusal::OVERLOADED,
+            "too many requests in flight, try again shortly",
+        );
     };
-    stamp_request_id(&mut response.errors, request_id);
+    let timeout = state.limits.timeout;
+    match tokio::time::timeout(timeout, execute(state, request_id, peer, request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(timeout_secs = timeout.as_secs(), "request timed out");
+            refuse(
+                StatusCode::GATEWAY_TIMEOUT,
+                refusal::TIMEOUT,
+                "the request took too long",
+            )
+        }
+    }
+}
+
+/// Whether the request says its body is JSON: `application/json` or
+/// `application/graphql-response+json`, with or without parameters. Anything else (above all
+/// the types a cross-site form may send without a preflight) is refused unread.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || essence.eq_ignore_ascii_case("application/graphql-response+json")
+}
+
+/// Reads, parses, checks and runs one `POST /graphql` body (a request or a batch).
+async fn execute(
+    state: AppState,
+    request_id: RequestId,
+    peer: SocketAddr,
+    request: Request,
+) -> Response {
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|value| value.to_str().unwrap_or_default().to_owned());
+    let body = match Bytes::from_request(request, &()).await {
+        Ok(body) => body,
+        Err(rejection) => {
+            let status = rejection.status();
+            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                refusal::PAYLOAD_TOO_LARGE
+            } else {
+                refusal::BAD_REQUEST
+            };
+            return refuse(status, code, &rejection.body_text());
+        }
+    };
+    let batch = match serde_json::from_slice::<BatchRequest>(&body) {
+        Ok(batch) => batch,
+        Err(err) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                refusal::BAD_REQUEST,
+                &format!("not a GraphQL request: {err}"),
+            );
+        }
+    };
+    match &batch {
+        BatchRequest::Batch(requests) if requests.len() > state.limits.max_batch => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                refusal::BATCH_TOO_LARGE,
+                &format!(
+                    "a batch may hold at most {} operations, this one has {}",
+                    state.limits.max_batch,
+                    requests.len()
+                ),
+            );
+        }
+        BatchRequest::Single(request) => {
+            if let Some(operation) = &request.operation_name {
+                Span::current().record("operation", operation.as_str());
+            }
+        }
+        BatchRequest::Batch(_) => {}
+    }
+    let before = state.statements.get();
+    let mut response = match session::authenticate(&state.db, authorization.as_deref()).await {
+        Ok(authentication) => {
+            let batch = batch.data(authentication).data(ClientAddr(peer.ip()));
+            async_graphql::Executor::execute_batch(&state.schema, batch).await
+        }
+        Err(err) => {
+            let error = err.extend().into_server_error(Pos::default());
+            let failed = || async_graphql::Response::from_errors(vec![error.clone()]);
+            match batch {
+                BatchRequest::Single(_) => BatchResponse::Single(failed()),
+                BatchRequest::Batch(requests) => {
+                    BatchResponse::Batch(requests.iter().map(|_| failed()).collect())
+                }
+            }
+        }
+    };
     let statements = state.statements.get().saturating_sub(before);
     tracing::debug!(sql_statements = statements, "executed");
-    // Debug builds report the count to the client, so tests can hold the N+1 line.
-    if cfg!(debug_assertions) {
-        response = response.extension("sqlStatements", Value::from(statements));
+    let responses = match &mut response {
+        BatchResponse::Single(response) => std::slice::from_mut(response),
+        BatchResponse::Batch(responses) => responses.as_mut_slice(),
+    };
+    for response in responses {
+        stamp_request_id(&mut response.errors, request_id);
+        // Debug builds report the count to the client, so tests can hold the N+1 line (for
+        // a batch, each response carries the whole batch's count).
+        if cfg!(debug_assertions) {
+            let taken = std::mem::take(response);
+            *response = taken.extension("sqlStatements", Value::from(statements));
+        }
     }
-    response.into()
+    GraphQLResponse::from(response).into_response()
+}
+
+/// A refusal made before any GraphQL runs: `status`, with a GraphQL error body
+/// (`{"errors":[{"message", "extensions":{"code"}}]}`) so clients read it as any other.
+fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
+    // No `data` key: the request never reached execution (GraphQL over HTTP, request errors).
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }],
+    });
+    (status, axum::Json(body)).into_response()
 }
 
 /// Adds `extensions.requestId` to each `INTERNAL` error: its cause is only in the server

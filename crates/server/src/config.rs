@@ -70,6 +70,22 @@ pub struct Config {
     #[arg(long, env = "WORKGRAPH_CHAT_SENDS_PER_MINUTE", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub chat_sends_per_minute: u32,
 
+    /// Largest `POST /graphql` body in bytes; a larger one is refused with 413 unread.
+    #[arg(long, env = "WORKGRAPH_MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub max_body_bytes: u64,
+
+    /// Most operations in one batched (JSON array) `POST /graphql`; 0 or 1 turns batching off.
+    #[arg(long, env = "WORKGRAPH_MAX_BATCH", default_value_t = 10, global = true)]
+    pub max_batch: usize,
+
+    /// Most `POST /graphql` requests in flight at once; past it, 503 at once.
+    #[arg(long, env = "WORKGRAPH_MAX_CONCURRENT_REQUESTS", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub max_concurrent_requests: u32,
+
+    /// Seconds a `POST /graphql` may take, body included, before it is cut off with 504.
+    #[arg(long, env = "WORKGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    pub request_timeout_secs: u64,
+
     /// What to do; serves when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -138,6 +154,10 @@ impl Config {
             hash_concurrency: None,
             chat_keys: None,
             chat_sends_per_minute: 30,
+            max_body_bytes: 1024 * 1024,
+            max_batch: 10,
+            max_concurrent_requests: 256,
+            request_timeout_secs: 30,
             command: None,
         }
     }
@@ -179,6 +199,16 @@ mod tests {
         let config = Config::try_parse_from(["workgraph"]).expect("defaults parse");
         assert!(config.command.is_none());
         assert_eq!(config.addr.to_string(), "127.0.0.1:8000");
+    }
+
+    #[test]
+    fn new_matches_the_parsed_defaults() {
+        let parsed = Config::try_parse_from(["workgraph"]).expect("defaults parse");
+        let new = Config::new(parsed.database_url.clone(), parsed.addr);
+        assert_eq!(new.max_body_bytes, parsed.max_body_bytes);
+        assert_eq!(new.max_batch, parsed.max_batch);
+        assert_eq!(new.max_concurrent_requests, parsed.max_concurrent_requests);
+        assert_eq!(new.request_timeout_secs, parsed.request_timeout_secs);
     }
 
     #[test]

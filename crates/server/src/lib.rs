@@ -66,6 +66,7 @@ pub async fn app(mut db: DatabaseConnection, config: &Config) -> anyhow::Result<
         schema,
         db,
         statements,
+        limits: app::HttpLimits::new(config),
     }))
 }
 

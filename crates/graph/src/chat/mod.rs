@@ -188,6 +188,7 @@ pub struct ChatQuery;
 impl ChatQuery {
     /// The viewer's conversations, one per counterpart address, the most recently active
     /// first. `first` is at most 100 (default 50). `UNAUTHENTICATED` without a session.
+    #[graphql(complexity = "crate::limits::connection_cost(first, child_complexity)")]
     async fn conversations(
         &self,
         ctx: &Context<'_>,
@@ -233,6 +234,7 @@ impl ChatQuery {
     /// The viewer's messages with `with` (an address), newest first. Page back in time
     /// with `first`/`after` (at most 100, default 50), or forward from the oldest or from
     /// a cursor with `last`/`before`; a page stays stable while new messages arrive.
+    #[graphql(complexity = "crate::limits::connection_cost(first.or(last), child_complexity)")]
     async fn messages(
         &self,
         ctx: &Context<'_>,
