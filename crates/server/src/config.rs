@@ -86,6 +86,23 @@ pub struct Config {
     #[arg(long, env = "WORKGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
     pub request_timeout_secs: u64,
 
+    /// Deepest field nesting a query may have (introspection below `__schema` may go to 20).
+    #[arg(long, env = "WORKGRAPH_MAX_QUERY_DEPTH", default_value_t = 12, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000), global = true)]
+    pub max_query_depth: usize,
+
+    /// Highest cost a query may have: a field costs 1 plus its children, a connection its
+    /// `first` (default 50) times one item.
+    #[arg(long, env = "WORKGRAPH_MAX_QUERY_COST", default_value_t = 50_000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..), global = true)]
+    pub max_query_cost: usize,
+
+    /// Most aliases a document may hold.
+    #[arg(long, env = "WORKGRAPH_MAX_ALIASES", default_value_t = 30, value_parser = clap::builder::RangedU64ValueParser::<usize>::new(), global = true)]
+    pub max_aliases: usize,
+
+    /// Longest document, in characters.
+    #[arg(long, env = "WORKGRAPH_MAX_QUERY_CHARS", default_value_t = 100_000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..), global = true)]
+    pub max_query_chars: usize,
+
     /// What to do; serves when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -158,6 +175,10 @@ impl Config {
             max_batch: 10,
             max_concurrent_requests: 256,
             request_timeout_secs: 30,
+            max_query_depth: 12,
+            max_query_cost: 50_000,
+            max_aliases: 30,
+            max_query_chars: 100_000,
             command: None,
         }
     }
@@ -209,6 +230,10 @@ mod tests {
         assert_eq!(new.max_batch, parsed.max_batch);
         assert_eq!(new.max_concurrent_requests, parsed.max_concurrent_requests);
         assert_eq!(new.request_timeout_secs, parsed.request_timeout_secs);
+        assert_eq!(new.max_query_depth, parsed.max_query_depth);
+        assert_eq!(new.max_query_cost, parsed.max_query_cost);
+        assert_eq!(new.max_aliases, parsed.max_aliases);
+        assert_eq!(new.max_query_chars, parsed.max_query_chars);
     }
 
     #[test]

@@ -52,7 +52,14 @@ pub async fn schema(db: DatabaseConnection, config: &Config) -> anyhow::Result<g
         },
         chat,
     };
-    Ok(graph::build(db, services))
+    let limits = graph::limits::Limits {
+        max_depth: config.max_query_depth,
+        max_complexity: config.max_query_cost,
+        max_aliases: config.max_aliases,
+        max_document_chars: config.max_query_chars,
+        ..graph::limits::Limits::default()
+    };
+    Ok(graph::build_with_limits(db, services, limits))
 }
 
 /// The full router for an open, migrated database. Fails when the chat keys are missing
