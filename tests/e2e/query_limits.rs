@@ -49,8 +49,8 @@ fragment TypeRef on __Type {
   }
 }";
 
-/// The acceptance tree of issue 5: a few fields per level.
-const ISSUE_5_TREE: &str = "query Tree($id: ID!) { workspace(id: $id) { id name
+/// The nested-reads benchmark's tree: a few fields per level.
+const BENCHMARK_TREE: &str = "query Tree($id: ID!) { workspace(id: $id) { id name
     projects(first: 20) { totalCount nodes { id name deadline
         tasks(first: 25) { totalCount nodes { id name status
             timeLogs(first: 8) { nodes { id hours loggedAt } } } } } } } }";
@@ -219,7 +219,7 @@ async fn the_standard_introspection_query_passes() {
 }
 
 #[tokio::test]
-async fn the_issue_5_tree_passes() {
+async fn the_benchmark_tree_passes() {
     let app = TestApp::spawn().await;
     let ann = app.sign_up("ann@example.io").await;
     let created = app
@@ -231,7 +231,7 @@ async fn the_issue_5_tree_passes() {
         .await;
     let id = created.data()["createWorkspace"]["id"].clone();
     let response = app
-        .graphql_as(Some(&ann.token), ISSUE_5_TREE, json!({ "id": id }))
+        .graphql_as(Some(&ann.token), BENCHMARK_TREE, json!({ "id": id }))
         .await;
     assert_eq!(response.data()["workspace"]["projects"]["totalCount"], 0);
 }

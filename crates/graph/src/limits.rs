@@ -249,7 +249,7 @@ mod tests {
     }
 
     #[test]
-    fn the_issue_5_tree_fits_and_four_levels_of_100_do_not() {
+    fn the_benchmark_tree_fits_and_four_levels_of_100_do_not() {
         // Costs 18,603.
         assert!(!too_complex(
             "{ workspace(id: \"x\") { id name projects(first: 20) { totalCount nodes { id name
