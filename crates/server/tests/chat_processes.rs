@@ -131,18 +131,30 @@ impl Scratch {
             .expect("a URL with a database");
         format!("{server}/{}", self.name)
     }
+}
 
-    async fn drop_database(self) {
-        let admin = Database::connect(&self.admin_url)
-            .await
-            .expect("connect as admin");
-        admin
-            .execute_unprepared(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            ))
-            .await
-            .expect("drop the database");
+impl Drop for Scratch {
+    /// Drops the database, also when the test failed half-way: on a thread with a runtime
+    /// of its own, since the test's runtime may be gone.
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let admin = Database::connect(&admin_url).await?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await?;
+                admin.close().await?;
+                Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+            })
+        })
+        .join();
+        if let Ok(Err(err)) = dropped {
+            eprintln!("could not drop {}: {err}", self.name);
+        }
     }
 }
 
@@ -268,5 +280,5 @@ async fn a_message_sent_through_one_process_reaches_a_subscriber_of_another() {
 
     drop(socket);
     drop((first, second));
-    scratch.drop_database().await;
+    drop(scratch);
 }
