@@ -226,15 +226,11 @@ pub async fn reachable_by_chat(
             JOIN clients c ON c.workspace_id = mine.workspace_id
             WHERE mine.user_id = $1 AND LOWER(c.contact_email) = $2)
         THEN 1 ELSE 0 END AS reachable";
-    let sql = match backend {
-        sea_orm::DbBackend::Sqlite => sql.replace('$', "?"),
-        _ => sql.to_owned(),
-    };
     let row = db
-        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+        .query_one_raw(loaders::raw_statement(
             backend,
             sql,
-            [sender.into(), recipient_email.into()],
+            vec![sender.into(), recipient_email.into()],
         ))
         .await?;
     let reachable: i32 = row

@@ -105,11 +105,7 @@ impl Conversation {
 
     /// The counterpart's account; `null` for a client contact without one.
     async fn counterpart(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let loader = ctx.service::<async_graphql::dataloader::DataLoader<loaders::Loaders>>()?;
-        Ok(loader
-            .load_one(UserByEmail(self.0.with.clone()))
-            .await?
-            .map(User::new))
+        Ok(user_by_email(ctx, &self.0.with).await?.map(User::new))
     }
 
     /// The newest message, sent either way.
@@ -150,6 +146,12 @@ async fn party(ctx: &Context<'_>) -> Result<(Viewer, Party)> {
             email: user.email,
         },
     ))
+}
+
+/// The account with address `email` (lower-case), if any, through the batching loader.
+async fn user_by_email(ctx: &Context<'_>, email: &str) -> Result<Option<entity::user::Model>> {
+    let loader = ctx.service::<async_graphql::dataloader::DataLoader<loaders::Loaders>>()?;
+    Ok(loader.load_one(UserByEmail(email.to_owned())).await?)
 }
 
 /// A conversation's stand-in id for cursor scopes: cursors of one conversation are
@@ -219,7 +221,7 @@ impl ChatQuery {
         let paged = crate::connection::Paged {
             rows,
             has_next,
-            total: Some(total),
+            total: None,
         };
         Ok(ConversationConnection::build(
             paged,
@@ -273,7 +275,7 @@ impl ChatQuery {
         };
         let selection = Selection::of(ctx);
         let db = ctx.db()?;
-        let counterpart = store::user_by_email(db, &with).await?.map(|user| user.id);
+        let counterpart = user_by_email(ctx, &with).await?.map(|user| user.id);
         let conversation = store::between(&me, &with, counterpart);
         let mut rows = if selection.rows {
             store::messages(
@@ -391,7 +393,7 @@ impl ChatMutation {
         let with = validate::email("with", &with)?;
         let (_, me) = party(ctx).await?;
         let db = ctx.db()?;
-        let Some(counterpart) = store::user_by_email(db, &with).await? else {
+        let Some(counterpart) = user_by_email(ctx, &with).await? else {
             return Ok(0);
         };
         let now = Utc::now().trunc_subsecs(6);
@@ -471,10 +473,7 @@ impl Listening {
                 Err(RecvError::Closed) => return None,
             };
             match &*event {
-                ChatEvent::Message(message)
-                    if message.sender_id == self.me.id
-                        || message.recipient_email == self.me.email =>
-                {
+                ChatEvent::Message(message) => {
                     let readable = policy::read_message(
                         message.sender_id == self.me.id,
                         message.recipient_email == self.me.email,

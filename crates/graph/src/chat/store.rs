@@ -3,15 +3,16 @@
 //! their address.
 
 use chrono::{DateTime, Utc};
-use entity::{chat_message, user};
+use entity::chat_message;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, Statement, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Value,
 };
 use uuid::Uuid;
 
 use crate::connection::Cursor;
+use crate::loaders::raw_statement as statement;
 
 /// Who is reading: their id and their (lower-case) address.
 #[derive(Debug, Clone)]
@@ -38,15 +39,6 @@ const MINE: &str = "
            CASE WHEN m.sender_id <> $1 AND m.read_at IS NULL THEN 1 ELSE 0 END AS unread
     FROM chat_messages m JOIN users u ON u.id = m.sender_id
     WHERE m.sender_id = $1 OR m.recipient_email = $2";
-
-/// `sql` with `$n` placeholders written as the backend wants them (SQLite: `?n`).
-fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    let sql = match backend {
-        DbBackend::Sqlite => sql.replace('$', "?"),
-        _ => sql.to_owned(),
-    };
-    Statement::from_sql_and_values(backend, sql, values)
-}
 
 /// Up to `limit` conversations, newest last message first, after `after` in that order:
 /// one statement however many there are.
@@ -195,15 +187,4 @@ pub async fn mark_read(
         .exec(db)
         .await?;
     Ok(result.rows_affected)
-}
-
-/// The account with address `email`, if any.
-pub async fn user_by_email(
-    db: &impl ConnectionTrait,
-    email: &str,
-) -> Result<Option<user::Model>, DbErr> {
-    user::Entity::find()
-        .filter(user::Column::Email.eq(email))
-        .one(db)
-        .await
 }
