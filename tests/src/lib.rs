@@ -53,6 +53,19 @@ impl TestApp {
 
     /// Like [`TestApp::spawn`], letting the test wrap the real router (to observe requests).
     pub async fn spawn_with(wrap: impl FnOnce(Router) -> Router) -> Self {
+        Self::spawn_configured(|_| {}, wrap).await
+    }
+
+    /// Like [`TestApp::spawn`], with settings changed from their defaults by `configure`
+    /// (e.g. a short timeout a test waits out).
+    pub async fn spawn_with_config(configure: impl FnOnce(&mut server::Config)) -> Self {
+        Self::spawn_configured(configure, |router| router).await
+    }
+
+    async fn spawn_configured(
+        configure: impl FnOnce(&mut server::Config),
+        wrap: impl FnOnce(Router) -> Router,
+    ) -> Self {
         let database = TestDatabase::create().await;
         let db = connect(database.url()).await;
         server::db::migrate(&db)
@@ -60,7 +73,8 @@ impl TestApp {
             .unwrap_or_else(|err| panic!("migrate the test database: {err}"));
         let (_, chat_keys) = graph::chat::keys::ChatKeys::generate("test")
             .unwrap_or_else(|err| panic!("make a chat key: {err}"));
-        let instance = Instance::start(db.clone(), database.url(), &chat_keys, wrap).await;
+        let instance =
+            Instance::start(db.clone(), database.url(), &chat_keys, configure, wrap).await;
         Self {
             db,
             chat_keys,
@@ -74,7 +88,7 @@ impl TestApp {
     /// `chat_keys` as its `WORKGRAPH_CHAT_KEYS`. It stops when dropped.
     pub async fn another_instance(&self, chat_keys: &str) -> Instance {
         let db = connect(self.database.url()).await;
-        Instance::start(db, self.database.url(), chat_keys, |router| router).await
+        Instance::start(db, self.database.url(), chat_keys, |_| {}, |router| router).await
     }
 
     /// Whether the test runs on PostgreSQL (some database wording differs).
@@ -113,15 +127,18 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// Serves the database `db` (at `url`, migrated) with `chat_keys`, as `main` does.
+    /// Serves the database `db` (at `url`, migrated) with `chat_keys` and the default
+    /// settings changed by `configure`, as `main` does.
     async fn start(
         db: DatabaseConnection,
         url: &str,
         chat_keys: &str,
+        configure: impl FnOnce(&mut server::Config),
         wrap: impl FnOnce(Router) -> Router,
     ) -> Self {
         let mut config = server::Config::new(url, ([127, 0, 0, 1], 0).into());
         config.chat_keys = Some(chat_keys.to_owned());
+        configure(&mut config);
         let router = wrap(
             server::app(db, &config)
                 .await
