@@ -327,6 +327,40 @@ async fn the_eleventh_failed_log_in_for_an_email_is_rate_limited() {
 }
 
 #[tokio::test]
+async fn each_log_in_of_a_batch_counts_against_the_rate_limit() {
+    // Eleven wrong passwords in one batch: it runs in order, so the eleventh meets the
+    // ten failures before it, as it would in separate requests (run side by side, all
+    // eleven would pass the check before any failure was counted).
+    let app = TestApp::spawn_with_config(|config| config.max_batch = 20).await;
+    app.sign_up("ann@example.io").await;
+    let attempt = json!({
+        "query": LOG_IN,
+        "variables": { "input": { "email": "ann@example.io", "password": "wrong password" } },
+    });
+    let response = app
+        .http()
+        .post(app.url("/graphql"))
+        .json(&vec![attempt; 11])
+        .send()
+        .await
+        .expect("POST /graphql");
+    let body: Value = response.json().await.expect("a JSON batch response");
+    let codes: Vec<&str> = body
+        .as_array()
+        .expect("a batch answers an array")
+        .iter()
+        .map(|result| {
+            result["errors"][0]["extensions"]["code"]
+                .as_str()
+                .unwrap_or_default()
+        })
+        .collect();
+    let mut expected = vec!["UNAUTHENTICATED"; 10];
+    expected.push("RATE_LIMITED");
+    assert_eq!(codes, expected, "{body}");
+}
+
+#[tokio::test]
 async fn websocket_needs_a_valid_token_in_connection_init() {
     let app = TestApp::spawn().await;
     let ann = app.sign_up("ann@example.io").await;

@@ -234,6 +234,55 @@ async fn the_benchmark_tree_passes() {
         .graphql_as(Some(&ann.token), BENCHMARK_TREE, json!({ "id": id }))
         .await;
     assert_eq!(response.data()["workspace"]["projects"]["totalCount"], 0);
+    // timeLogs: 8 × (nodes 1 + 3) = 32; tasks: 25 × (totalCount + nodes(1 + 3 + 32)) = 925;
+    // projects: 20 × (totalCount + nodes(1 + 3 + 925)) = 18,600; plus workspace, id, name.
+    assert_eq!(
+        response.body["extensions"]["cost"],
+        json!({ "requestedQueryCost": 18_603, "maximumAvailable": 50_000 })
+    );
+}
+
+#[tokio::test]
+async fn every_response_reports_its_cost_with_variables_filled_in() {
+    let app = TestApp::spawn().await;
+    let ann = app.sign_up("ann@example.io").await;
+    let query = "query Q($n: Int) { workspaces(first: $n) { nodes { id name } } }";
+    for (n, cost) in [(1, 3), (10, 30), (100, 300)] {
+        let response = app
+            .graphql_as(Some(&ann.token), query, json!({ "n": n }))
+            .await;
+        response.data();
+        assert_eq!(
+            response.body["extensions"]["cost"]["requestedQueryCost"], cost,
+            "first: {n}"
+        );
+    }
+    // A refusal for cost says what the query would have cost.
+    let bomb = "{ workspaces(first: 100) { nodes { projects(first: 100) { nodes {
+        tasks(first: 100) { nodes { timeLogs(first: 100) { nodes { hours } } } } } } } } }";
+    let body = assert_refused(&app, &ann, bomb, "QUERY_TOO_COMPLEX").await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["cost"]["requestedQueryCost"], 201_010_100u64,
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn fragments_spreading_each_other_twice_are_refused_for_their_cost() {
+    // Forty fragments, each spreading the next one twice: 2^40 selections once inlined. The
+    // document is short, shallow and has no alias; walking it spread by spread would never
+    // finish.
+    let app = TestApp::spawn().await;
+    let ann = app.sign_up("ann@example.io").await;
+    let mut query = String::from("{ ...F0 }");
+    for i in 0..40 {
+        query.push_str(&format!(
+            " fragment F{i} on Query {{ ...F{next} ...F{next} }}",
+            next = i + 1
+        ));
+    }
+    query.push_str(" fragment F40 on Query { me { id } }");
+    assert_refused(&app, &ann, &query, "QUERY_TOO_COMPLEX").await;
 }
 
 #[tokio::test]

@@ -37,6 +37,11 @@ pub mod code {
     pub const TOO_MANY_ALIASES: &str = "TOO_MANY_ALIASES";
     /// The document is longer than the limit: nothing was parsed or executed.
     pub const QUERY_TOO_LARGE: &str = "QUERY_TOO_LARGE";
+    /// Only the hash of a persisted query was sent and the server does not have it: send
+    /// the document with the hash.
+    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+    /// `extensions.persistedQuery` of a version other than 1.
+    pub const PERSISTED_QUERY_NOT_SUPPORTED: &str = "PERSISTED_QUERY_NOT_SUPPORTED";
 }
 
 /// Shorthand for resolver results.
@@ -216,11 +221,7 @@ pub fn assign_codes(errors: &mut [async_graphql::ServerError]) {
         let code = if error.message == "Query is nested too deep." {
             code::QUERY_TOO_DEEP
         } else if error.message == "Query is too complex." {
-            // Say what to change: nested connections at the default page size are the
-            // usual cause.
-            error.message = "Query is too complex: each connection costs its `first` \
-                (default 50) times the cost of one item; ask for smaller pages"
-                .to_owned();
+            error.message = crate::limits::too_complex_message();
             code::QUERY_TOO_COMPLEX
         } else if error
             .message

@@ -14,6 +14,7 @@ pub mod error;
 pub mod limits;
 pub mod loaders;
 pub mod node;
+pub mod persisted;
 pub mod policy;
 pub mod project;
 pub mod project_member;
@@ -27,7 +28,9 @@ pub mod validate;
 pub mod workspace;
 pub mod workspace_member;
 
-use async_graphql::{MergedObject, SDLExportOptions, Schema, SchemaBuilder};
+use std::sync::Arc;
+
+use async_graphql::{MergedObject, SDLExportOptions, Schema, SchemaBuilder, ServerError};
 
 pub use context::{Authentication, ClientAddr, ContextExt, Viewer};
 pub use error::{Error, Result};
@@ -82,44 +85,111 @@ pub struct Services {
     pub chat: chat::Chat,
 }
 
-/// The schema with its database and services, under the default [`limits::Limits`]: what
-/// the server serves.
-pub fn build(db: sea_orm::DatabaseConnection, services: Services) -> Api {
-    build_with_limits(db, services, limits::Limits::default())
+/// How the served schema behaves beyond its types: the limits on documents, whether it
+/// answers introspection, and how many persisted queries it keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub limits: limits::Limits,
+    /// Introspection and "did you mean" suggestions in errors. On for local use; off in a
+    /// production deployment, where `schema.graphql` is what code generators read.
+    pub introspection: bool,
+    /// How many automatic persisted queries to keep ([`persisted`]); 0 turns them off.
+    pub persisted_queries: usize,
 }
 
-/// [`build`] with other limits on documents.
-pub fn build_with_limits(
-    db: sea_orm::DatabaseConnection,
-    services: Services,
-    limits: limits::Limits,
-) -> Api {
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            limits: limits::Limits::default(),
+            introspection: true,
+            persisted_queries: 1_000,
+        }
+    }
+}
+
+/// The schema with its database and services, under the default [`Settings`]: what the
+/// server serves.
+pub fn build(db: sea_orm::DatabaseConnection, services: Services) -> Api {
+    build_with(db, services, Settings::default())
+}
+
+/// [`build`] with other [`Settings`].
+pub fn build_with(db: sea_orm::DatabaseConnection, services: Services, settings: Settings) -> Api {
     let loader = loaders::Loaders::data_loader(db.clone());
-    let schema = services
+    let mut builder = services
         .register(schema().data(db).data(loader))
-        .limit_complexity(limits.max_complexity)
-        .limit_directives(limits.max_directives_per_field)
-        .finish();
-    Api { schema, limits }
+        .limit_complexity(settings.limits.max_complexity)
+        .limit_directives(settings.limits.max_directives_per_field);
+    if !settings.introspection {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    Api {
+        schema: builder.finish(),
+        limits: settings.limits,
+        persisted: (settings.persisted_queries > 0)
+            .then(|| Arc::new(persisted::PersistedQueries::new(settings.persisted_queries))),
+    }
 }
 
 /// The schema as the transports run it: every response leaves with a code on each error
-/// ([`error::assign_codes`]), over HTTP and WebSocket alike, and a document over the
-/// [`limits::Limits`] is refused before it runs.
+/// ([`error::assign_codes`]) and its cost ([`limits`]), over HTTP and WebSocket alike; a
+/// persisted query's document is filled in from its hash ([`persisted`]), and a document
+/// over the [`limits::Limits`] is refused before it runs.
 #[derive(Clone)]
 pub struct Api {
     pub schema: WorkgraphSchema,
     pub limits: limits::Limits,
+    persisted: Option<Arc<persisted::PersistedQueries>>,
+}
+
+impl Api {
+    /// Everything done to a request before async-graphql sees it: the persisted query
+    /// filled in and the limits checked. Answers the document's cost.
+    fn prepare(&self, request: &mut async_graphql::Request) -> Result<Option<usize>, ServerError> {
+        if let Some(persisted) = &self.persisted {
+            persisted.resolve(request)?;
+        }
+        self.limits.check(request)
+    }
 }
 
 impl async_graphql::Executor for Api {
     async fn execute(&self, mut request: async_graphql::Request) -> async_graphql::Response {
-        if let Err(refused) = self.limits.check(&mut request) {
-            return async_graphql::Response::from_errors(vec![refused]);
-        }
+        let cost = match self.prepare(&mut request) {
+            Ok(cost) => cost,
+            Err(refused) => return async_graphql::Response::from_errors(vec![refused]),
+        };
         let mut response = self.schema.execute(request).await;
         error::assign_codes(&mut response.errors);
-        response
+        match cost {
+            Some(cost) => response.extension(
+                "cost",
+                limits::cost_report(cost, self.limits.max_complexity),
+            ),
+            None => response,
+        }
+    }
+
+    /// Runs a batch's operations one after another, not concurrently as async-graphql
+    /// does: each `logIn` of a batch then meets the failures its predecessors recorded, so
+    /// a batch can't try more passwords than separate requests could, and one batch can't
+    /// take more than its share of the cores.
+    async fn execute_batch(
+        &self,
+        batch: async_graphql::BatchRequest,
+    ) -> async_graphql::BatchResponse {
+        match batch {
+            async_graphql::BatchRequest::Single(request) => {
+                async_graphql::BatchResponse::Single(self.execute(request).await)
+            }
+            async_graphql::BatchRequest::Batch(requests) => {
+                let mut responses = Vec::with_capacity(requests.len());
+                for request in requests {
+                    responses.push(self.execute(request).await);
+                }
+                async_graphql::BatchResponse::Batch(responses)
+            }
+        }
     }
 
     fn execute_stream(
@@ -128,7 +198,7 @@ impl async_graphql::Executor for Api {
         session_data: Option<std::sync::Arc<async_graphql::Data>>,
     ) -> async_graphql::futures_util::stream::BoxStream<'static, async_graphql::Response> {
         use async_graphql::futures_util::StreamExt;
-        if let Err(refused) = self.limits.check(&mut request) {
+        if let Err(refused) = self.prepare(&mut request) {
             let response = async_graphql::Response::from_errors(vec![refused]);
             return async_graphql::futures_util::stream::once(async move { response }).boxed();
         }

@@ -1,15 +1,25 @@
 //! Limits that refuse a hostile document before anything executes: its size, aliases,
 //! depth, directives per field and cost (complexity).
 //!
-//! Size, aliases and depth are checked here on the parsed document by [`Limits::check`],
-//! which [`crate::Api`] runs before handing the request to async-graphql; complexity and
-//! directives are async-graphql's own validation (`limit_complexity`, `limit_directives`),
-//! with connection fields weighted by their page size ([`connection_cost`]).
+//! Size, aliases, depth and cost are checked here on the parsed document by
+//! [`Limits::check`], which [`crate::Api`] runs before handing the request to async-graphql
+//! and whose cost every response reports (`extensions.cost`). async-graphql's own
+//! validation enforces the same cost again (`limit_complexity`, with connection fields
+//! weighted by their page size, [`connection_cost`]) and the directives per field
+//! (`limit_directives`).
+//!
+//! The cost is computed here as well, not only by async-graphql, for two reasons: its
+//! validation walks every fragment spread anew, so a document of fragments spreading each
+//! other twice takes exponential time there, while [`Costs`] measures each fragment once;
+//! and async-graphql only hands the figure to schema extensions, whose presence alone
+//! slows every field's resolution.
 
 use std::collections::HashMap;
 
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensionValues, ServerError};
+use async_graphql::parser::types::{
+    ExecutableDocument, OperationDefinition, Selection, SelectionSet,
+};
+use async_graphql::{ErrorExtensionValues, ServerError, Value, Variables};
 
 use crate::connection::DEFAULT_FIRST;
 use crate::error::code;
@@ -46,6 +56,20 @@ impl Default for Limits {
     }
 }
 
+/// The fields that are connections, paged by `first` (and `messages` also by `last`):
+/// [`connection_cost`] weighs them in the schema, and [`Costs`] by these names, which no
+/// other field carries (a test holds both to the schema).
+pub const CONNECTION_FIELDS: &[&str] = &[
+    "clients",
+    "conversations",
+    "members",
+    "messages",
+    "projects",
+    "tasks",
+    "timeLogs",
+    "workspaces",
+];
+
 /// The cost of a connection field: its page size (`first`, else 50) times what one item
 /// of its selection costs. `first` outside 0–100 is refused by the resolver; here it is
 /// only clamped so the arithmetic stays sane.
@@ -65,9 +89,13 @@ fn refusal(code: &str, message: String) -> ServerError {
 }
 
 impl Limits {
-    /// Refuses `request` when its document is too long, has too many aliases or nests
-    /// too deep. A document that does not parse passes: async-graphql reports it.
-    pub fn check(&self, request: &mut async_graphql::Request) -> Result<(), ServerError> {
+    /// Refuses `request` when its document is too long, has too many aliases, nests too
+    /// deep or costs too much; otherwise answers its cost (`None` for a document that does
+    /// not parse: async-graphql reports it).
+    pub fn check(
+        &self,
+        request: &mut async_graphql::Request,
+    ) -> Result<Option<usize>, ServerError> {
         let chars = request.query.chars().count();
         if chars > self.max_document_chars {
             return Err(refusal(
@@ -78,8 +106,9 @@ impl Limits {
                 ),
             ));
         }
+        let variables = request.variables.clone();
         let Ok(doc) = request.parsed_query() else {
-            return Ok(());
+            return Ok(None);
         };
         let aliases = count_aliases(doc);
         if aliases > self.max_aliases {
@@ -111,7 +140,135 @@ impl Limits {
                 ));
             }
         }
-        Ok(())
+        let cost = query_cost(doc, &variables);
+        if cost > self.max_complexity {
+            let mut error = refusal(code::QUERY_TOO_COMPLEX, too_complex_message());
+            if let Some(extensions) = error.extensions.as_mut() {
+                extensions.set("cost", cost_report(cost, self.max_complexity));
+            }
+            return Err(error);
+        }
+        Ok(Some(cost))
+    }
+}
+
+/// What a too-costly query is told: what to change, since nested connections at the
+/// default page size are the usual cause.
+pub fn too_complex_message() -> String {
+    "Query is too complex: each connection costs its `first` (default 50) times the cost \
+     of one item; ask for smaller pages"
+        .to_owned()
+}
+
+/// `extensions.cost` of a response: the query's cost and the most a query may cost.
+pub fn cost_report(cost: usize, maximum: usize) -> Value {
+    let number = |n: usize| Value::from(u64::try_from(n).unwrap_or(u64::MAX));
+    Value::Object(
+        [
+            (async_graphql::Name::new("requestedQueryCost"), number(cost)),
+            (
+                async_graphql::Name::new("maximumAvailable"),
+                number(maximum),
+            ),
+        ]
+        .into_iter()
+        .collect(),
+    )
+}
+
+/// The cost of every operation in `doc` together, as async-graphql's validation computes
+/// it: a field costs 1 plus its children, a connection [`connection_cost`] of its `first`
+/// (a literal or a variable) and its children, fragments counted where they are spread.
+fn query_cost(doc: &ExecutableDocument, variables: &Variables) -> usize {
+    doc.operations
+        .iter()
+        .map(|(_, operation)| {
+            let mut costs = Costs {
+                doc,
+                operation: &operation.node,
+                variables,
+                fragments: HashMap::new(),
+            };
+            costs.of(&operation.node.selection_set.node)
+        })
+        .fold(0, usize::saturating_add)
+}
+
+/// Costs of selection sets within one operation (whose variables fill in `first`), each
+/// fragment measured once however often it is spread.
+struct Costs<'a> {
+    doc: &'a ExecutableDocument,
+    operation: &'a OperationDefinition,
+    variables: &'a Variables,
+    /// `None` while a fragment is being measured: a cycle (refused later by validation)
+    /// counts as nothing.
+    fragments: HashMap<&'a str, Option<usize>>,
+}
+
+impl<'a> Costs<'a> {
+    fn of(&mut self, set: &'a SelectionSet) -> usize {
+        let mut total = 0usize;
+        for selection in &set.items {
+            let cost = match &selection.node {
+                // Free, as in validation: it is answered without resolving anything.
+                Selection::Field(field) if field.node.name.node == "__typename" => 0,
+                Selection::Field(field) => {
+                    let children = self.of(&field.node.selection_set.node);
+                    let name = field.node.name.node.as_str();
+                    if CONNECTION_FIELDS.contains(&name) {
+                        let page = ["first", "last"]
+                            .iter()
+                            .find_map(|argument| self.int_argument(&field.node, argument));
+                        connection_cost(page, children)
+                    } else {
+                        children.saturating_add(1)
+                    }
+                }
+                Selection::InlineFragment(inline) => self.of(&inline.node.selection_set.node),
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    match self.fragments.get(name) {
+                        Some(known) => known.unwrap_or_default(),
+                        None => match self.doc.fragments.get(&spread.node.fragment_name.node) {
+                            Some(fragment) => {
+                                self.fragments.insert(name, None);
+                                let measured = self.of(&fragment.node.selection_set.node);
+                                self.fragments.insert(name, Some(measured));
+                                measured
+                            }
+                            None => 0,
+                        },
+                    }
+                }
+            };
+            total = total.saturating_add(cost);
+        }
+        total
+    }
+
+    /// The integer value of `field`'s argument `name`: a literal, or a variable's value
+    /// from the request, else its default in the operation.
+    fn int_argument(&self, field: &async_graphql::parser::types::Field, name: &str) -> Option<i32> {
+        let value = field.get_argument(name)?;
+        let resolved = value.node.clone().into_const_with(|variable| {
+            self.variables
+                .get(&variable)
+                .cloned()
+                .or_else(|| {
+                    self.operation
+                        .variable_definitions
+                        .iter()
+                        .find(|definition| definition.node.name.node == variable)
+                        .and_then(|definition| definition.node.default_value.as_ref())
+                        .map(|default| default.node.clone())
+                })
+                .ok_or(())
+        });
+        let Ok(Value::Number(number)) = resolved else {
+            return None;
+        };
+        let number = number.as_i64()?;
+        Some(i32::try_from(number.clamp(i64::from(i32::MIN), i64::from(i32::MAX))).unwrap_or(0))
     }
 }
 
@@ -211,17 +368,130 @@ impl<'a> Heights<'a> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn check(query: &str) -> Result<(), String> {
         let mut request = async_graphql::Request::new(query);
-        Limits::default().check(&mut request).map_err(|err| {
-            err.extensions
-                .unwrap_or_default()
-                .get("code")
-                .map(ToString::to_string)
-                .unwrap_or_default()
-        })
+        Limits::default()
+            .check(&mut request)
+            .map(|_| ())
+            .map_err(|err| {
+                err.extensions
+                    .unwrap_or_default()
+                    .get("code")
+                    .and_then(|code| match code {
+                        Value::String(code) => Some(code.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_default()
+            })
+    }
+
+    fn cost(query: &str, variables: serde_json::Value) -> Option<usize> {
+        let mut request =
+            async_graphql::Request::new(query).variables(Variables::from_json(variables));
+        Limits {
+            max_complexity: usize::MAX,
+            ..Limits::default()
+        }
+        .check(&mut request)
+        .ok()
+        .flatten()
+    }
+
+    /// async-graphql's own figure for `query` (its `Analyzer` extension; validation only,
+    /// nothing here has a database to run against).
+    fn their_cost(query: &str, variables: serde_json::Value) -> Option<usize> {
+        let schema = crate::schema()
+            .extension(async_graphql::extensions::Analyzer)
+            .finish();
+        let request = async_graphql::Request::new(query).variables(Variables::from_json(variables));
+        let response = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime")
+            .block_on(schema.execute(request));
+        match response.extensions.get("analyzer") {
+            Some(Value::Object(analyzer)) => match analyzer.get("complexity") {
+                Some(Value::Number(n)) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_cost_is_what_validation_computes() {
+        let queries = [
+            (
+                "{ workspace(id: \"x\") { id name projects(first: 20) { totalCount nodes { id
+                    tasks(first: 25) { nodes { id timeLogs(first: 8) { nodes { id hours } } } }
+                    } } } }",
+                json!({}),
+            ),
+            (
+                "query Q($n: Int, $m: Int = 7) { workspaces(first: $n) { nodes { ...W } } }
+                 fragment W on Workspace { members(first: $m) { nodes { id } } clients { totalCount }
+                   ... on Workspace { projects { nodes { __typename id } } } }",
+                json!({ "n": 3 }),
+            ),
+            (
+                "{ messages(with: \"a@b.c\", last: 4) { nodes { id content } }
+                   conversations { nodes { with unreadCount } }
+                   me { timeLogs(first: 2) { nodes { task { project { tasks { totalCount } } } } } } }",
+                json!({}),
+            ),
+            (
+                "{ node(id: \"x\") { id ... on Project { members(first: 5) { nodes { role } } } } }",
+                json!({}),
+            ),
+        ];
+        for (query, variables) in queries {
+            let ours = cost(query, variables.clone());
+            assert!(ours.is_some_and(|cost| cost > 1), "{query}");
+            assert_eq!(ours, their_cost(query, variables), "{query}");
+        }
+    }
+
+    #[test]
+    fn connection_fields_are_exactly_the_fields_paged_by_first() {
+        let sdl = async_graphql::parser::parse_schema(crate::sdl()).expect("the SDL parses");
+        let mut paged = std::collections::BTreeSet::new();
+        let mut others = std::collections::BTreeSet::new();
+        for definition in &sdl.definitions {
+            let async_graphql::parser::types::TypeSystemDefinition::Type(ty) = definition else {
+                continue;
+            };
+            let fields = match &ty.node.kind {
+                async_graphql::parser::types::TypeKind::Object(object) => &object.fields,
+                async_graphql::parser::types::TypeKind::Interface(interface) => &interface.fields,
+                _ => continue,
+            };
+            for field in fields {
+                let name = field.node.name.node.to_string();
+                if field
+                    .node
+                    .arguments
+                    .iter()
+                    .any(|argument| argument.node.name.node == "first")
+                {
+                    paged.insert(name);
+                } else {
+                    others.insert(name);
+                }
+            }
+        }
+        let listed = CONNECTION_FIELDS
+            .iter()
+            .map(|name| (*name).to_owned())
+            .collect();
+        assert_eq!(paged, listed);
+        assert!(
+            paged.is_disjoint(&others),
+            "{:?}",
+            paged.intersection(&others)
+        );
     }
 
     #[test]
@@ -288,7 +558,9 @@ mod tests {
             ));
         }
         query.push_str(" fragment F40 on Query { a { b } }");
-        assert!(check(&query).is_ok());
+        // Measured in linear time, the 2^40 spreads are refused for their cost (validation
+        // would have walked every one of them).
+        assert_eq!(check(&query), Err(code::QUERY_TOO_COMPLEX.to_owned()));
     }
 
     #[test]

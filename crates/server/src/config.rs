@@ -103,6 +103,33 @@ pub struct Config {
     #[arg(long, env = "WORKGRAPH_MAX_QUERY_CHARS", default_value_t = 100_000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..), global = true)]
     pub max_query_chars: usize,
 
+    /// Whether the API answers introspection and suggests field names in errors. On for
+    /// local use and GraphiQL; turn off in production, where `schema.graphql` is what code
+    /// generators read.
+    #[arg(long, env = "WORKGRAPH_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new(), global = true)]
+    pub introspection: bool,
+
+    /// How many automatic persisted queries (documents sent once, then by SHA-256 hash)
+    /// to keep; 0 turns them off.
+    #[arg(long, env = "WORKGRAPH_PERSISTED_QUERIES", default_value_t = 1_000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=100_000), global = true)]
+    pub persisted_queries: usize,
+
+    /// Web origins allowed to call the API from a browser (CORS), comma-separated, e.g.
+    /// `https://app.example.com,http://localhost:5173`. Empty: no cross-origin access.
+    #[arg(
+        long,
+        env = "WORKGRAPH_CORS_ORIGINS",
+        default_value = "",
+        global = true
+    )]
+    pub cors_origins: String,
+
+    /// SQLite's `synchronous` setting: `full` (an answered write survives a power cut) or
+    /// `normal` (faster writes; a power cut, not a crash of the process, may lose the last
+    /// answered ones).
+    #[arg(long, env = "WORKGRAPH_SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSync::Full, global = true)]
+    pub sqlite_synchronous: SqliteSync,
+
     /// What to do; serves when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -115,6 +142,16 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line, for log collectors.
     Json,
+}
+
+/// How SQLite waits for its write-ahead log to reach the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SqliteSync {
+    /// Every commit waits for the disk: an answered write is durable.
+    Full,
+    /// Commits wait only at checkpoints: still consistent after a crash of the process,
+    /// but a power cut or an OS crash may lose the most recent answered writes.
+    Normal,
 }
 
 /// The CLI's commands.
@@ -179,6 +216,10 @@ impl Config {
             max_query_cost: 50_000,
             max_aliases: 30,
             max_query_chars: 100_000,
+            introspection: true,
+            persisted_queries: 1_000,
+            cors_origins: String::new(),
+            sqlite_synchronous: SqliteSync::Full,
             command: None,
         }
     }
@@ -234,6 +275,24 @@ mod tests {
         assert_eq!(new.max_query_cost, parsed.max_query_cost);
         assert_eq!(new.max_aliases, parsed.max_aliases);
         assert_eq!(new.max_query_chars, parsed.max_query_chars);
+        assert_eq!(new.introspection, parsed.introspection);
+        assert_eq!(new.persisted_queries, parsed.persisted_queries);
+        assert_eq!(new.cors_origins, parsed.cors_origins);
+        assert_eq!(new.sqlite_synchronous, parsed.sqlite_synchronous);
+    }
+
+    #[test]
+    fn introspection_can_be_turned_off() {
+        for (value, expected) in [
+            ("false", false),
+            ("0", false),
+            ("off", false),
+            ("true", true),
+        ] {
+            let config = Config::try_parse_from(["workgraph", "--introspection", value])
+                .expect("a boolean parses");
+            assert_eq!(config.introspection, expected, "{value}");
+        }
     }
 
     #[test]

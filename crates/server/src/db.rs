@@ -10,7 +10,7 @@ use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynch
 use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
-use crate::config::redact_url;
+use crate::config::{Config, SqliteSync, redact_url};
 
 /// Why the database could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -23,10 +23,29 @@ pub enum DbError {
     Migrate(String),
 }
 
+/// Connects to the configured database with the configured pool size and, on SQLite,
+/// `synchronous` setting.
+pub async fn open(config: &Config) -> Result<DatabaseConnection, DbError> {
+    let synchronous = match config.sqlite_synchronous {
+        SqliteSync::Full => SqliteSynchronous::Full,
+        SqliteSync::Normal => SqliteSynchronous::Normal,
+    };
+    connect_with(&config.database_url, config.db_max_connections, synchronous).await
+}
+
 /// Connects to `url`. On SQLite: write-ahead log with `synchronous=FULL` (an answered write
 /// survives a power cut), foreign keys on, and a busy timeout so concurrent writers wait
 /// instead of failing.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbError> {
+    connect_with(url, max_connections, SqliteSynchronous::Full).await
+}
+
+/// [`connect`] with SQLite's `synchronous` setting chosen.
+async fn connect_with(
+    url: &str,
+    max_connections: u32,
+    synchronous: SqliteSynchronous,
+) -> Result<DatabaseConnection, DbError> {
     let connect_error = |cause: String| DbError::Connect {
         url: redact_url(url),
         cause,
@@ -40,9 +59,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|opts| {
+        .map_sqlx_sqlite_opts(move |opts| {
             opts.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
+                .synchronous(synchronous)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5))
         });

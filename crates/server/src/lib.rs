@@ -6,6 +6,7 @@
 pub mod app;
 pub mod chat;
 pub mod config;
+pub mod cors;
 pub mod db;
 pub mod telemetry;
 
@@ -52,29 +53,39 @@ pub async fn schema(db: DatabaseConnection, config: &Config) -> anyhow::Result<g
         },
         chat,
     };
-    let limits = graph::limits::Limits {
-        max_depth: config.max_query_depth,
-        max_complexity: config.max_query_cost,
-        max_aliases: config.max_aliases,
-        max_document_chars: config.max_query_chars,
-        ..graph::limits::Limits::default()
+    let settings = graph::Settings {
+        limits: graph::limits::Limits {
+            max_depth: config.max_query_depth,
+            max_complexity: config.max_query_cost,
+            max_aliases: config.max_aliases,
+            max_document_chars: config.max_query_chars,
+            ..graph::limits::Limits::default()
+        },
+        introspection: config.introspection,
+        persisted_queries: config.persisted_queries,
     };
-    Ok(graph::build_with_limits(db, services, limits))
+    Ok(graph::build_with(db, services, settings))
 }
 
 /// The full router for an open, migrated database. Fails when the chat keys are missing
-/// or malformed, or PostgreSQL refuses the chat listener.
+/// or malformed, the CORS origins are not origins, or PostgreSQL refuses the chat
+/// listener.
 pub async fn app(mut db: DatabaseConnection, config: &Config) -> anyhow::Result<Router> {
     let statements = app::StatementCounter::default();
     let counter = statements.clone();
     db.set_metric_callback(move |_| counter.increment());
+    let cors = cors::layer(&config.cors_origins)?;
     let schema = schema(db.clone(), config).await?;
-    Ok(app::router(AppState {
+    let router = app::router(AppState {
         schema,
         db,
         statements,
         limits: app::HttpLimits::new(config),
-    }))
+    });
+    Ok(match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    })
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then stops accepting and
