@@ -305,7 +305,7 @@ macro_rules! connection_types {
                 self.scope.encode(&self.position)
             }
 
-            /// The item.
+            /// The item at this cursor.
             async fn node(&self) -> &$node {
                 &self.node
             }
