@@ -254,7 +254,7 @@ pub struct CreateTaskInput {
     pub name: String,
     /// Optional free-text notes on the task, up to 500 characters; blank means none.
     pub description: Option<String>,
-    /// `PENDING` when absent.
+    /// The task's status; `PENDING` when absent.
     pub status: Option<TaskStatus>,
 }
 

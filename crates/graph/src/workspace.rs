@@ -129,7 +129,7 @@ impl Workspace {
         time_log::total_hours(ctx, scope, from, to).await
     }
 
-    /// The viewer's role here.
+    /// The viewer's role in this workspace.
     async fn viewer_role(&self, ctx: &Context<'_>) -> Result<Role> {
         let viewer = ctx.require_viewer()?;
         policy::workspace_role(ctx, viewer, self.0.id)

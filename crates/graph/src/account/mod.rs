@@ -35,7 +35,7 @@ pub struct SignUpInput {
     /// Email address, at most 255 characters; stored trimmed and lower-cased, so
     /// `Ann@X.io` and `ann@x.io` are one account.
     pub email: String,
-    /// 8–128 characters.
+    /// The password: 8–128 characters, taken exactly as given (not trimmed).
     pub password: String,
     /// Optional phone number: at most 20 digits, spaces and `+ - ( ) .`.
     pub phone: Option<String>,
