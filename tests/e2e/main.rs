@@ -21,6 +21,7 @@ mod nested;
 mod nodes;
 mod query_limits;
 mod reports;
+mod schema_docs;
 mod schema_file;
 mod seed;
 mod shutdown;

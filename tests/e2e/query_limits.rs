@@ -7,7 +7,7 @@ use tests::{Account, InitOutcome, TestApp, WsProtocol};
 
 /// graphql-js's `getIntrospectionQuery()` (descriptions, `specifiedByURL`,
 /// `isRepeatable`), as GraphiQL and code generators send it.
-const INTROSPECTION: &str = "query IntrospectionQuery {
+pub(crate) const INTROSPECTION: &str = "query IntrospectionQuery {
   __schema {
     description
     queryType { name }

@@ -41,7 +41,7 @@ impl Client {
         ID(self.0.id.to_string())
     }
 
-    /// 1–100 characters, unique within the workspace.
+    /// The client's name: 1–100 characters, unique within the workspace.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -98,10 +98,13 @@ impl Client {
         time_log::total_hours(ctx, scope, from, to).await
     }
 
+    /// When the client was created (RFC 3339, UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 
+    /// When the client's name or contact last changed (RFC 3339, UTC); equal to
+    /// `createdAt` until the first update.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -147,8 +150,9 @@ pub(crate) async fn clients_of(
 pub struct CreateClientInput {
     /// Optional client-chosen id (a UUID) for safe retries; see `createWorkspace`.
     pub id: Option<ID>,
+    /// The workspace the client is a customer of.
     pub workspace_id: ID,
-    /// 1–100 characters, unique within the workspace.
+    /// The client's name: 1–100 characters (trimmed), unique within the workspace.
     pub name: String,
     /// A valid email address, at most 255 characters.
     pub contact_email: Option<String>,
@@ -159,15 +163,23 @@ pub struct CreateClientInput {
 /// What `updateClient` changes; absent fields stay, `null` clears.
 #[derive(InputObject)]
 pub struct UpdateClientInput {
+    /// The id of the client to change.
     pub id: ID,
+    /// A new name, 1–100 characters, unique within the workspace; absent or `null` keeps
+    /// the current one.
     pub name: Option<String>,
+    /// A new contact email, a valid address of at most 255 characters; `null` or blank
+    /// clears it.
     pub contact_email: MaybeUndefined<String>,
+    /// A new contact phone, at most 20 digits, spaces and `+ - ( ) .`; `null` or blank
+    /// clears it.
     pub contact_phone: MaybeUndefined<String>,
 }
 
 /// Names a client.
 #[derive(InputObject)]
 pub struct ClientIdInput {
+    /// The id of the client to delete.
     pub id: ID,
 }
 
@@ -178,9 +190,15 @@ pub struct ClientMutation;
 /// Writes to clients: workspace OWNERs and ADMINs.
 #[Object]
 impl ClientMutation {
-    /// Adds a client to a workspace. `CONFLICT` on `name` when the workspace has one so
-    /// named.
-    async fn create_client(&self, ctx: &Context<'_>, input: CreateClientInput) -> Result<Client> {
+    /// Adds a client to a workspace: its OWNERs and ADMINs (other members get `FORBIDDEN`,
+    /// non-members `NOT_FOUND`). `CONFLICT` on `name` when the workspace has one so named;
+    /// `BAD_USER_INPUT` with the offending `field` for invalid input.
+    async fn create_client(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace and the new client's name and contact.")]
+        input: CreateClientInput,
+    ) -> Result<Client> {
         let id = validate::optional_id("id", input.id.as_ref())?;
         let workspace_id = validate::id("workspaceId", &input.workspace_id)?;
         let name = validate::required_text("name", &input.name, 100)?;
@@ -213,8 +231,13 @@ impl ClientMutation {
         Ok(Client(created))
     }
 
-    /// Changes a client's name or contact.
-    async fn update_client(&self, ctx: &Context<'_>, input: UpdateClientInput) -> Result<Client> {
+    /// Changes a client's name or contact: workspace OWNERs and ADMINs. `CONFLICT` on
+    /// `name` when another client of the workspace has it.
+    async fn update_client(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The client and the fields to change.")] input: UpdateClientInput,
+    ) -> Result<Client> {
         let id = validate::id("id", &input.id)?;
         let name = input
             .name
@@ -244,8 +267,13 @@ impl ClientMutation {
         Ok(Client(change.update(db).await.on_unique(CLIENT_NAME)?))
     }
 
-    /// Deletes a client and, with it, its projects. Returns its id.
-    async fn delete_client(&self, ctx: &Context<'_>, input: ClientIdInput) -> Result<ID> {
+    /// Deletes a client and, with it, its projects: workspace OWNERs and ADMINs. Returns
+    /// its id.
+    async fn delete_client(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The client to delete.")] input: ClientIdInput,
+    ) -> Result<ID> {
         let id = validate::id("id", &input.id)?;
         authorize(ctx, id).await?;
         client::Entity::delete_by_id(id).exec(ctx.db()?).await?;

@@ -222,12 +222,12 @@ impl PageInfo {
         self.has_previous_page
     }
 
-    /// The cursor of the first item, if any.
+    /// The opaque cursor of the first item, if any.
     async fn start_cursor(&self) -> Option<String> {
         self.start.as_ref().map(|cursor| self.scope.encode(cursor))
     }
 
-    /// The cursor of the last item, if any; pass it as `after` for the next page.
+    /// The opaque cursor of the last item, if any; pass it as `after` for the next page.
     async fn end_cursor(&self) -> Option<String> {
         self.end.as_ref().map(|cursor| self.scope.encode(cursor))
     }
@@ -300,12 +300,14 @@ macro_rules! connection_types {
         #[doc = concat!("One of ", $doc, ", with its cursor.")]
         #[async_graphql::Object]
         impl $edge {
-            /// Pass as `after` to continue after this item.
+            /// An opaque cursor: pass it as `after` to continue after this item. It is valid
+            /// only for the list it came from; another list, or the same one in another
+            /// order, refuses it with `BAD_USER_INPUT`.
             async fn cursor(&self) -> String {
                 self.scope.encode(&self.position)
             }
 
-            /// The item.
+            /// The item at this cursor.
             async fn node(&self) -> &$node {
                 &self.node
             }

@@ -67,6 +67,14 @@ pub type Subscription = chat::ChatSubscription;
 /// The schema type the server serves.
 pub type WorkgraphSchema = Schema<Query, Mutation, Subscription>;
 
+/// The description of the `DateTime` scalar, in place of async-graphql's own ("Implement
+/// the `DateTime<Utc>` scalar"), which speaks to its Rust implementers, not to our clients.
+const DATE_TIME_DESCRIPTION: &str = concat!(
+    "An instant as an RFC 3339 string. Sent back in UTC, with an offset of `+00:00` and\n",
+    "fractional seconds only when not whole (e.g. `2026-03-01T09:30:00+00:00`); accepted\n",
+    "with any offset (`Z`, `+02:00`) and stored to the microsecond.",
+);
+
 /// The schema with every type and resolver, but no data: the caller adds the database
 /// connection and the services (see [`Services`]) with `.data(…)` before `.finish()`.
 pub fn schema() -> SchemaBuilder<Query, Mutation, Subscription> {
@@ -75,6 +83,7 @@ pub fn schema() -> SchemaBuilder<Query, Mutation, Subscription> {
         Mutation::default(),
         Subscription::default(),
     )
+    .override_output_type_description::<chrono::DateTime<chrono::Utc>>(DATE_TIME_DESCRIPTION)
 }
 
 /// The shared state resolvers expect beside the database, built from configuration.

@@ -44,12 +44,12 @@ impl Project {
         ID(self.0.id.to_string())
     }
 
-    /// 1–100 characters, unique within the workspace.
+    /// The project's name: 1–100 characters, unique within the workspace.
     async fn name(&self) -> &str {
         &self.0.name
     }
 
-    /// Up to 500 characters.
+    /// Free-text notes on the project, up to 500 characters; `null` when there are none.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
@@ -130,10 +130,13 @@ impl Project {
         Ok(role.map(Role::from))
     }
 
+    /// When the project was created (RFC 3339, UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 
+    /// When the project's own fields last changed (RFC 3339, UTC); equal to `createdAt`
+    /// until the first update.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -215,7 +218,11 @@ pub struct ProjectQuery;
 impl ProjectQuery {
     /// A project the viewer may read: its members, and its workspace's OWNERs and ADMINs.
     /// `NOT_FOUND` for any other id.
-    async fn project(&self, ctx: &Context<'_>, id: ID) -> Result<Project> {
+    async fn project(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project's id; `BAD_USER_INPUT` when it is not a UUID.")] id: ID,
+    ) -> Result<Project> {
         let id = validate::id("id", &id)?;
         let (found, _) = policy::authorize_project(ctx, id, ProjectAction::Read).await?;
         Ok(Project(found))
@@ -227,23 +234,29 @@ impl ProjectQuery {
 pub struct CreateProjectInput {
     /// Optional client-chosen id (a UUID) for safe retries; see `createWorkspace`.
     pub id: Option<ID>,
+    /// The workspace to create the project in.
     pub workspace_id: ID,
     /// A client of the same workspace.
     pub client_id: ID,
-    /// 1–100 characters, unique within the workspace.
+    /// The project's name: 1–100 characters (trimmed), unique within the workspace.
     pub name: String,
-    /// Up to 500 characters.
+    /// Optional free-text notes on the project, up to 500 characters; blank means none.
     pub description: Option<String>,
-    /// RFC 3339 date-time.
+    /// When the work is due (RFC 3339); none when absent.
     pub deadline: Option<DateTime<Utc>>,
 }
 
 /// What `updateProject` changes; absent fields stay, `null` clears.
 #[derive(InputObject)]
 pub struct UpdateProjectInput {
+    /// The id of the project to change.
     pub id: ID,
+    /// A new name, 1–100 characters, unique within the workspace; absent or `null` keeps
+    /// the current one.
     pub name: Option<String>,
+    /// A new description of up to 500 characters; `null` or blank clears it.
     pub description: MaybeUndefined<String>,
+    /// A new due date-time (RFC 3339); `null` clears it.
     pub deadline: MaybeUndefined<DateTime<Utc>>,
     /// Another client of the same workspace.
     pub client_id: Option<ID>,
@@ -252,6 +265,7 @@ pub struct UpdateProjectInput {
 /// Names a project.
 #[derive(InputObject)]
 pub struct ProjectIdInput {
+    /// The id of the project to delete.
     pub id: ID,
 }
 
@@ -268,6 +282,7 @@ impl ProjectMutation {
     async fn create_project(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The workspace, the client and the new project's fields.")]
         input: CreateProjectInput,
     ) -> Result<Project> {
         let id = validate::optional_id("id", input.id.as_ref())?;
@@ -320,11 +335,13 @@ impl ProjectMutation {
         Ok(Project(created))
     }
 
-    /// Changes a project: workspace OWNERs and ADMINs, project OWNERs and ADMINs.
+    /// Changes a project: workspace OWNERs and ADMINs, project OWNERs and ADMINs (other
+    /// readers get `FORBIDDEN`, anyone else `NOT_FOUND`). `BAD_USER_INPUT` on `clientId`
+    /// for a client of another workspace; `CONFLICT` on `name` when taken in the workspace.
     async fn update_project(
         &self,
         ctx: &Context<'_>,
-        input: UpdateProjectInput,
+        #[graphql(desc = "The project and the fields to change.")] input: UpdateProjectInput,
     ) -> Result<Project> {
         let id = validate::id("id", &input.id)?;
         let name = input
@@ -370,7 +387,11 @@ impl ProjectMutation {
 
     /// Deletes a project with its tasks and time logs: workspace OWNERs and ADMINs, project
     /// OWNERs. Returns its id.
-    async fn delete_project(&self, ctx: &Context<'_>, input: ProjectIdInput) -> Result<ID> {
+    async fn delete_project(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project to delete.")] input: ProjectIdInput,
+    ) -> Result<ID> {
         let id = validate::id("id", &input.id)?;
         policy::authorize_project(ctx, id, ProjectAction::Delete).await?;
         project::Entity::delete_by_id(id).exec(ctx.db()?).await?;

@@ -37,10 +37,12 @@ impl ProjectMember {
         ID(self.0.id.to_string())
     }
 
+    /// The member's role in the project.
     async fn role(&self) -> Role {
         self.0.role.into()
     }
 
+    /// The member's account.
     async fn user(&self, ctx: &Context<'_>) -> Result<User> {
         loaders::required(ctx, UserById(self.0.user_id))
             .await
@@ -96,16 +98,21 @@ pub(crate) async fn members_of(
 /// What `addProjectMember` and `updateProjectMemberRole` ask for.
 #[derive(InputObject)]
 pub struct ProjectMemberInput {
+    /// The project whose membership to add or change.
     pub project_id: ID,
     /// A member of the project's workspace.
     pub user_id: ID,
+    /// The role to give; only the project's OWNERs (and the workspace's OWNERs and
+    /// ADMINs) give or take OWNER or ADMIN, else `FORBIDDEN`.
     pub role: Role,
 }
 
 /// What `removeProjectMember` asks for.
 #[derive(InputObject)]
 pub struct RemoveProjectMemberInput {
+    /// The project to remove the member from.
     pub project_id: ID,
+    /// The member's user id (not the membership's id): the viewer's own to leave.
     pub user_id: ID,
 }
 
@@ -122,7 +129,7 @@ impl ProjectMemberMutation {
     async fn add_project_member(
         &self,
         ctx: &Context<'_>,
-        input: ProjectMemberInput,
+        #[graphql(desc = "The project, the user and the role to give.")] input: ProjectMemberInput,
     ) -> Result<ProjectMember> {
         let project_id = validate::id("projectId", &input.project_id)?;
         let user_id = validate::id("userId", &input.user_id)?;
@@ -164,11 +171,12 @@ impl ProjectMemberMutation {
         Ok(ProjectMember(created))
     }
 
-    /// Changes a project member's role, by the same rules as adding one.
+    /// Changes a project member's role, by the same rules as adding one. `NOT_FOUND` when
+    /// the user is not a member of the project.
     async fn update_project_member_role(
         &self,
         ctx: &Context<'_>,
-        input: ProjectMemberInput,
+        #[graphql(desc = "The project, the member and their new role.")] input: ProjectMemberInput,
     ) -> Result<ProjectMember> {
         let project_id = validate::id("projectId", &input.project_id)?;
         let user_id = validate::id("userId", &input.user_id)?;
@@ -196,7 +204,7 @@ impl ProjectMemberMutation {
     async fn remove_project_member(
         &self,
         ctx: &Context<'_>,
-        input: RemoveProjectMemberInput,
+        #[graphql(desc = "The project and the member to remove.")] input: RemoveProjectMemberInput,
     ) -> Result<ID> {
         let project_id = validate::id("projectId", &input.project_id)?;
         let user_id = validate::id("userId", &input.user_id)?;

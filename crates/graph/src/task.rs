@@ -24,8 +24,11 @@ use crate::validate;
 /// Where a task stands.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskStatus {
+    /// Not started: a new task's status unless another is given.
     Pending,
+    /// Being worked on.
     InProgress,
+    /// Done.
     Completed,
 }
 
@@ -157,16 +160,17 @@ impl Task {
         ID(self.0.id.to_string())
     }
 
-    /// 1–150 characters.
+    /// The task's name: 1–150 characters (not unique).
     async fn name(&self) -> &str {
         &self.0.name
     }
 
-    /// Up to 500 characters.
+    /// Free-text notes on the task, up to 500 characters; `null` when there are none.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
 
+    /// Where the task stands; project members change it with `updateTask`.
     async fn status(&self) -> TaskStatus {
         self.0.status.into()
     }
@@ -209,10 +213,13 @@ impl Task {
         time_log::total_hours(ctx, HoursScope::Task(self.0.id), from, to).await
     }
 
+    /// When the task was created (RFC 3339, UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 
+    /// When the task's name, description or status last changed (RFC 3339, UTC); equal to
+    /// `createdAt` until the first update.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -226,7 +233,11 @@ pub struct TaskQuery;
 #[Object]
 impl TaskQuery {
     /// A task of a project the viewer may read. `NOT_FOUND` for any other id.
-    async fn task(&self, ctx: &Context<'_>, id: ID) -> Result<Task> {
+    async fn task(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The task's id; `BAD_USER_INPUT` when it is not a UUID.")] id: ID,
+    ) -> Result<Task> {
         let id = validate::id("id", &id)?;
         authorize(ctx, id, ProjectAction::Read).await.map(Task)
     }
@@ -237,27 +248,33 @@ impl TaskQuery {
 pub struct CreateTaskInput {
     /// Optional client-chosen id (a UUID) for safe retries; see `createWorkspace`.
     pub id: Option<ID>,
+    /// The project to add the task to.
     pub project_id: ID,
-    /// 1–150 characters.
+    /// The task's name: 1–150 characters (trimmed).
     pub name: String,
-    /// Up to 500 characters.
+    /// Optional free-text notes on the task, up to 500 characters; blank means none.
     pub description: Option<String>,
-    /// `PENDING` when absent.
+    /// The task's status; `PENDING` when absent.
     pub status: Option<TaskStatus>,
 }
 
 /// What `updateTask` changes; absent fields stay, `null` clears.
 #[derive(InputObject)]
 pub struct UpdateTaskInput {
+    /// The id of the task to change.
     pub id: ID,
+    /// A new name, 1–150 characters; absent or `null` keeps the current one.
     pub name: Option<String>,
+    /// A new description of up to 500 characters; `null` or blank clears it.
     pub description: MaybeUndefined<String>,
+    /// A new status; absent or `null` keeps the current one.
     pub status: Option<TaskStatus>,
 }
 
 /// Names a task.
 #[derive(InputObject)]
 pub struct TaskIdInput {
+    /// The id of the task to delete.
     pub id: ID,
 }
 
@@ -268,8 +285,13 @@ pub struct TaskMutation;
 /// Writes to tasks.
 #[Object]
 impl TaskMutation {
-    /// Adds a task to a project: its members, and workspace OWNERs and ADMINs.
-    async fn create_task(&self, ctx: &Context<'_>, input: CreateTaskInput) -> Result<Task> {
+    /// Adds a task to a project: its members, and workspace OWNERs and ADMINs (`NOT_FOUND`
+    /// for anyone else). `BAD_USER_INPUT` with the offending `field` for invalid input.
+    async fn create_task(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project and the new task's fields.")] input: CreateTaskInput,
+    ) -> Result<Task> {
         let id = validate::optional_id("id", input.id.as_ref())?;
         let project_id = validate::id("projectId", &input.project_id)?;
         let name = validate::required_text("name", &input.name, 150)?;
@@ -301,8 +323,13 @@ impl TaskMutation {
         Ok(Task(created))
     }
 
-    /// Changes a task, including its status: project members, workspace OWNERs and ADMINs.
-    async fn update_task(&self, ctx: &Context<'_>, input: UpdateTaskInput) -> Result<Task> {
+    /// Changes a task, including its status: project members, workspace OWNERs and ADMINs
+    /// (`NOT_FOUND` for anyone else).
+    async fn update_task(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The task and the fields to change.")] input: UpdateTaskInput,
+    ) -> Result<Task> {
         let id = validate::id("id", &input.id)?;
         let name = input
             .name
@@ -327,8 +354,12 @@ impl TaskMutation {
     }
 
     /// Deletes a task with its time logs: project OWNERs and ADMINs, workspace OWNERs and
-    /// ADMINs. Returns its id.
-    async fn delete_task(&self, ctx: &Context<'_>, input: TaskIdInput) -> Result<ID> {
+    /// ADMINs (other project members get `FORBIDDEN`). Returns its id.
+    async fn delete_task(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The task to delete.")] input: TaskIdInput,
+    ) -> Result<ID> {
         let id = validate::id("id", &input.id)?;
         authorize(ctx, id, ProjectAction::DeleteTasks).await?;
         task::Entity::delete_by_id(id).exec(ctx.db()?).await?;

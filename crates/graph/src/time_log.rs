@@ -42,7 +42,7 @@ impl TimeLog {
         self.0.hours
     }
 
-    /// Up to 500 characters.
+    /// What the work was, up to 500 characters; `null` when not said.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
@@ -66,10 +66,13 @@ impl TimeLog {
             .map(Task)
     }
 
+    /// When the log was recorded (RFC 3339, UTC); `loggedAt` is when the work was done.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 
+    /// When the log last changed (RFC 3339, UTC); equal to `createdAt` until the first
+    /// update.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -203,10 +206,11 @@ pub(crate) async fn total_hours(
 pub struct LogTimeInput {
     /// Optional client-chosen id (a UUID) for safe retries; see `createWorkspace`.
     pub id: Option<ID>,
+    /// The task the time was spent on.
     pub task_id: ID,
     /// Whole hours, 1–24.
     pub hours: i32,
-    /// Up to 500 characters.
+    /// Optional note on what the work was, up to 500 characters; blank means none.
     pub description: Option<String>,
     /// When the work was done (RFC 3339); now when absent.
     pub logged_at: Option<DateTime<Utc>>,
@@ -215,15 +219,20 @@ pub struct LogTimeInput {
 /// What `updateTimeLog` changes; absent fields stay, `null` clears the description.
 #[derive(InputObject)]
 pub struct UpdateTimeLogInput {
+    /// The id of the time log to change.
     pub id: ID,
+    /// New whole hours, 1–24; absent or `null` keeps them.
     pub hours: Option<i32>,
+    /// A new description of up to 500 characters; `null` or blank clears it.
     pub description: MaybeUndefined<String>,
+    /// When the work was done (RFC 3339); absent or `null` keeps it.
     pub logged_at: Option<DateTime<Utc>>,
 }
 
 /// Names a time log.
 #[derive(InputObject)]
 pub struct TimeLogIdInput {
+    /// The id of the time log to delete.
     pub id: ID,
 }
 
@@ -235,8 +244,13 @@ pub struct TimeLogMutation;
 #[Object]
 impl TimeLogMutation {
     /// Logs the viewer's own time on a task of a project they are a member of (or whose
-    /// workspace they administer).
-    async fn log_time(&self, ctx: &Context<'_>, input: LogTimeInput) -> Result<TimeLog> {
+    /// workspace they administer); `NOT_FOUND` for a task of a project the viewer may not
+    /// read, `BAD_USER_INPUT` on `hours` outside 1–24.
+    async fn log_time(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The task, the hours and when the work was done.")] input: LogTimeInput,
+    ) -> Result<TimeLog> {
         let id = validate::optional_id("id", input.id.as_ref())?;
         let task_id = validate::id("taskId", &input.task_id)?;
         let hours = hours(input.hours)?;
@@ -273,11 +287,11 @@ impl TimeLogMutation {
     }
 
     /// Changes a time log: its author, project OWNERs and ADMINs, workspace OWNERs and
-    /// ADMINs.
+    /// ADMINs (other readers of the project get `FORBIDDEN`).
     async fn update_time_log(
         &self,
         ctx: &Context<'_>,
-        input: UpdateTimeLogInput,
+        #[graphql(desc = "The time log and the fields to change.")] input: UpdateTimeLogInput,
     ) -> Result<TimeLog> {
         let id = validate::id("id", &input.id)?;
         let hours = input.hours.map(hours).transpose()?;
@@ -299,7 +313,11 @@ impl TimeLogMutation {
     }
 
     /// Deletes a time log, by the same rule as updating it. Returns its id.
-    async fn delete_time_log(&self, ctx: &Context<'_>, input: TimeLogIdInput) -> Result<ID> {
+    async fn delete_time_log(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The time log to delete.")] input: TimeLogIdInput,
+    ) -> Result<ID> {
         let id = validate::id("id", &input.id)?;
         authorize_edit(ctx, id).await?;
         time_log::Entity::delete_by_id(id).exec(ctx.db()?).await?;

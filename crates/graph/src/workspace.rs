@@ -42,20 +42,23 @@ impl Workspace {
         ID(self.0.id.to_string())
     }
 
-    /// Unique across the server, 1–100 characters.
+    /// The workspace's name: 1–100 characters, unique across the server.
     async fn name(&self) -> &str {
         &self.0.name
     }
 
-    /// Up to 500 characters.
+    /// Free-text notes on the workspace, up to 500 characters; `null` when there are none.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
 
+    /// When the workspace was created (RFC 3339, UTC).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 
+    /// When the workspace's name or description last changed (RFC 3339, UTC); equal to
+    /// `createdAt` until the first update.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -126,7 +129,7 @@ impl Workspace {
         time_log::total_hours(ctx, scope, from, to).await
     }
 
-    /// The viewer's role here.
+    /// The viewer's role in this workspace.
     async fn viewer_role(&self, ctx: &Context<'_>) -> Result<Role> {
         let viewer = ctx.require_viewer()?;
         policy::workspace_role(ctx, viewer, self.0.id)
@@ -146,7 +149,11 @@ pub struct WorkspaceQuery;
 #[Object]
 impl WorkspaceQuery {
     /// A workspace the viewer is a member of. `NOT_FOUND` for any other id.
-    async fn workspace(&self, ctx: &Context<'_>, id: ID) -> Result<Workspace> {
+    async fn workspace(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace's id; `BAD_USER_INPUT` when it is not a UUID.")] id: ID,
+    ) -> Result<Workspace> {
         let id = validate::id("id", &id)?;
         let (found, _) = policy::authorize_workspace(ctx, id, WorkspaceAction::Read).await?;
         Ok(Workspace(found))
@@ -197,23 +204,28 @@ pub struct CreateWorkspaceInput {
     /// same id with the same input returns the existing workspace; with different input it
     /// is `CONFLICT`.
     pub id: Option<ID>,
-    /// 1–100 characters, unique across the server.
+    /// The workspace's name: 1–100 characters (trimmed), unique across the server.
     pub name: String,
-    /// Up to 500 characters.
+    /// Optional free-text notes on the workspace, up to 500 characters; blank means none.
     pub description: Option<String>,
 }
 
 /// What `updateWorkspace` changes; absent fields stay as they are, `null` clears.
 #[derive(InputObject)]
 pub struct UpdateWorkspaceInput {
+    /// The id of the workspace to change.
     pub id: ID,
+    /// A new name, 1–100 characters, unique across the server; absent or `null` keeps the
+    /// current one.
     pub name: Option<String>,
+    /// A new description of up to 500 characters; `null` or blank clears it.
     pub description: MaybeUndefined<String>,
 }
 
 /// Names a workspace.
 #[derive(InputObject)]
 pub struct WorkspaceIdInput {
+    /// The id of the workspace to delete.
     pub id: ID,
 }
 
@@ -224,11 +236,12 @@ pub struct WorkspaceMutation;
 /// Writes to workspaces.
 #[Object]
 impl WorkspaceMutation {
-    /// Creates a workspace with the viewer as its OWNER. `CONFLICT` on `name` when taken.
+    /// Creates a workspace with the viewer as its OWNER: any signed-in user. `CONFLICT`
+    /// on `name` when taken; `BAD_USER_INPUT` with the offending `field` for invalid input.
     async fn create_workspace(
         &self,
         ctx: &Context<'_>,
-        input: CreateWorkspaceInput,
+        #[graphql(desc = "The new workspace's name and description.")] input: CreateWorkspaceInput,
     ) -> Result<Workspace> {
         let viewer = *ctx.require_viewer()?;
         let id = validate::optional_id("id", input.id.as_ref())?;
@@ -275,11 +288,12 @@ impl WorkspaceMutation {
         Ok(Workspace(created))
     }
 
-    /// Renames or re-describes a workspace: its OWNERs and ADMINs.
+    /// Renames or re-describes a workspace: its OWNERs and ADMINs (other members get
+    /// `FORBIDDEN`, non-members `NOT_FOUND`). `CONFLICT` on `name` when taken.
     async fn update_workspace(
         &self,
         ctx: &Context<'_>,
-        input: UpdateWorkspaceInput,
+        #[graphql(desc = "The workspace and the fields to change.")] input: UpdateWorkspaceInput,
     ) -> Result<Workspace> {
         let id = validate::id("id", &input.id)?;
         let name = input
@@ -306,8 +320,13 @@ impl WorkspaceMutation {
         Ok(Workspace(updated))
     }
 
-    /// Deletes a workspace with everything in it: its OWNERs only. Returns its id.
-    async fn delete_workspace(&self, ctx: &Context<'_>, input: WorkspaceIdInput) -> Result<ID> {
+    /// Deletes a workspace with everything in it: its OWNERs only (other members get
+    /// `FORBIDDEN`, non-members `NOT_FOUND`). Returns its id.
+    async fn delete_workspace(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The workspace to delete.")] input: WorkspaceIdInput,
+    ) -> Result<ID> {
         let id = validate::id("id", &input.id)?;
         policy::authorize_workspace(ctx, id, WorkspaceAction::Delete).await?;
         workspace::Entity::delete_by_id(id).exec(ctx.db()?).await?;

@@ -41,10 +41,12 @@ impl WorkspaceMember {
         ID(self.0.id.to_string())
     }
 
+    /// The member's role in the workspace.
     async fn role(&self) -> Role {
         self.0.role.into()
     }
 
+    /// The member's account.
     async fn user(&self, ctx: &Context<'_>) -> Result<User> {
         loaders::required(ctx, UserById(self.0.user_id))
             .await
@@ -117,24 +119,32 @@ pub(crate) async fn members_of(
 /// What `addWorkspaceMember` asks for.
 #[derive(InputObject)]
 pub struct AddWorkspaceMemberInput {
+    /// The workspace to add the account to.
     pub workspace_id: ID,
     /// The email of an existing account.
     pub email: String,
+    /// The new member's role; only an OWNER may give OWNER or ADMIN (else `FORBIDDEN`).
     pub role: Role,
 }
 
 /// What `updateWorkspaceMemberRole` asks for.
 #[derive(InputObject)]
 pub struct UpdateWorkspaceMemberRoleInput {
+    /// The workspace the membership belongs to.
     pub workspace_id: ID,
+    /// The member's user id (not the membership's id); `NOT_FOUND` when they are not a
+    /// member.
     pub user_id: ID,
+    /// The role to give; only an OWNER grants or takes OWNER or ADMIN (else `FORBIDDEN`).
     pub role: Role,
 }
 
 /// What `removeWorkspaceMember` asks for.
 #[derive(InputObject)]
 pub struct RemoveWorkspaceMemberInput {
+    /// The workspace to remove the member from.
     pub workspace_id: ID,
+    /// The member's user id (not the membership's id): the viewer's own to leave.
     pub user_id: ID,
 }
 
@@ -150,6 +160,7 @@ impl WorkspaceMemberMutation {
     async fn add_workspace_member(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The workspace, the account's email and the role to give.")]
         input: AddWorkspaceMemberInput,
     ) -> Result<WorkspaceMember> {
         let workspace_id = validate::id("workspaceId", &input.workspace_id)?;
@@ -185,6 +196,7 @@ impl WorkspaceMemberMutation {
     async fn update_workspace_member_role(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The workspace, the member and their new role.")]
         input: UpdateWorkspaceMemberRoleInput,
     ) -> Result<WorkspaceMember> {
         let workspace_id = validate::id("workspaceId", &input.workspace_id)?;
@@ -221,6 +233,7 @@ impl WorkspaceMemberMutation {
     async fn remove_workspace_member(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The workspace and the member to remove.")]
         input: RemoveWorkspaceMemberInput,
     ) -> Result<ID> {
         let workspace_id = validate::id("workspaceId", &input.workspace_id)?;

@@ -35,7 +35,7 @@ pub struct SignUpInput {
     /// Email address, at most 255 characters; stored trimmed and lower-cased, so
     /// `Ann@X.io` and `ann@x.io` are one account.
     pub email: String,
-    /// 8–128 characters.
+    /// The password: 8–128 characters, taken exactly as given (not trimmed).
     pub password: String,
     /// Optional phone number: at most 20 digits, spaces and `+ - ( ) .`.
     pub phone: Option<String>,
@@ -46,6 +46,7 @@ pub struct SignUpInput {
 pub struct LogInInput {
     /// The account's email address, in any letter case.
     pub email: String,
+    /// The account's password, exactly as chosen at sign-up.
     pub password: String,
 }
 
@@ -69,7 +70,12 @@ pub struct AccountMutation;
 impl AccountMutation {
     /// Creates an account and signs it in. Errors: `BAD_USER_INPUT` with the offending
     /// `field`; `CONFLICT` on `email` when the address already has an account.
-    async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> Result<AuthPayload> {
+    async fn sign_up(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new account's name, email, password and optional phone.")]
+        input: SignUpInput,
+    ) -> Result<AuthPayload> {
         let name = validate::required_text("name", &input.name, 50)?;
         let email = validate::email("email", &input.email)?;
         let phone = validate::phone("phone", input.phone.as_deref())?;
@@ -120,7 +126,11 @@ impl AccountMutation {
     /// `UNAUTHENTICATED` with the same message, in about the same time. After 10 failures
     /// for one email (or 50 from one address) within 15 minutes: `RATE_LIMITED`, with
     /// `extensions.retryAfter` in seconds.
-    async fn log_in(&self, ctx: &Context<'_>, input: LogInInput) -> Result<AuthPayload> {
+    async fn log_in(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The email and password to sign in with.")] input: LogInInput,
+    ) -> Result<AuthPayload> {
         let email = input.email.trim().to_lowercase();
         let address = ctx.client_addr();
         let limiter = ctx.service::<LoginLimiter>()?;

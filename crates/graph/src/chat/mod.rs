@@ -194,8 +194,12 @@ impl ChatQuery {
     async fn conversations(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "How many conversations to return: 0–100, default 50.")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "The `endCursor` of the previous page of this list.")] after: Option<
+            String,
+        >,
     ) -> Result<ConversationConnection> {
         let (viewer, me) = party(ctx).await?;
         let scope = Scope {
@@ -240,10 +244,25 @@ impl ChatQuery {
     async fn messages(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The counterpart's email address, in any letter case; `BAD_USER_INPUT` when it is not one."
+        )]
         with: String,
+        #[graphql(
+            desc = "How many messages to return from the newest, or from just older than `after`: 0–100, default 50. Not together with `last`; ignored with `before`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "The `endCursor` of the previous page: continue back in time. Not together with `before`; ignored with `last`."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "How many messages to return from the oldest, or from just newer than `before`: 0–100, default 50. Not together with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "The `startCursor` of a page: the messages just newer than it, still newest first. Not together with `after`."
+        )]
         before: Option<String>,
     ) -> Result<MessageConnection> {
         let with = validate::email("with", &with)?;
@@ -336,7 +355,11 @@ impl ChatMutation {
     /// Sends a direct message. `FORBIDDEN` unless the recipient shares a workspace with
     /// you or is a client contact of one of yours; `BAD_USER_INPUT` for an empty or
     /// over-long content or a bad address; `RATE_LIMITED` past 30 messages a minute.
-    async fn send_message(&self, ctx: &Context<'_>, input: SendMessageInput) -> Result<Message> {
+    async fn send_message(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The recipient's address and the text.")] input: SendMessageInput,
+    ) -> Result<Message> {
         let recipient = validate::email("recipientEmail", &input.recipient_email)?;
         if input.content.trim().is_empty() {
             return Err(Error::bad_input("content", "content must not be blank"));
@@ -389,7 +412,14 @@ impl ChatMutation {
     }
 
     /// Marks read every message `with` (an address) sent you; returns how many were unread.
-    async fn mark_conversation_read(&self, ctx: &Context<'_>, with: String) -> Result<u64> {
+    async fn mark_conversation_read(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The counterpart's email address, in any letter case; `BAD_USER_INPUT` when it is not one."
+        )]
+        with: String,
+    ) -> Result<u64> {
         let with = validate::email("with", &with)?;
         let (_, me) = party(ctx).await?;
         let db = ctx.db()?;
@@ -405,6 +435,8 @@ impl ChatMutation {
 #[derive(Default)]
 pub struct ChatSubscription;
 
+/// Live updates, over WebSocket at `/graphql/ws` (`graphql-transport-ws` or the legacy
+/// `graphql-ws` protocol), signed in by the `authorization` field of `connection_init`.
 #[Subscription(name = "Subscription")]
 impl ChatSubscription {
     /// Every message sent to or by the viewer from now on, on each of their open
