@@ -7,6 +7,7 @@ pub mod app;
 pub mod chat;
 pub mod config;
 pub mod db;
+mod graphql;
 pub mod media_type;
 pub mod telemetry;
 
