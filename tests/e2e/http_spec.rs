@@ -436,3 +436,46 @@ async fn refusals_keep_their_status_under_either_media_type() {
     assert_eq!(response.status, 200);
     assert_eq!(response.data()["__typename"], "Query");
 }
+
+#[tokio::test]
+async fn get_shares_the_in_flight_cap_with_post() {
+    let app = TestApp::spawn_with_config(|config| config.max_concurrent_requests = 1).await;
+    // A POST whose body is announced but only half sent holds the one slot, reading.
+    let body: &[u8] = br#"{"query":"{ __typename }"}"#;
+    let (first, rest) = body.split_at(9);
+    let mut held = TcpStream::connect(app.addr).await.expect("connect");
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n",
+        app.addr,
+        body.len()
+    );
+    held.write_all(head.as_bytes()).await.expect("write head");
+    held.write_all(first).await.expect("write part of the body");
+
+    // Until the server has taken up the held request a GET may still pass; once it has,
+    // a GET is refused at once.
+    let typename = [("query", "{ __typename }")];
+    let refused = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            let answer = get(&app, &typename, None).await;
+            match answer.status {
+                503 => break answer,
+                200 => tokio::task::yield_now().await,
+                _ => panic!("expected 200 or 503, got {answer:?}"),
+            }
+        }
+    })
+    .await
+    .expect("a GET past the cap is refused");
+    assert_eq!(refused.code(), "OVERLOADED", "{refused:?}");
+
+    held.write_all(rest).await.expect("write the rest");
+    let mut response = String::new();
+    held.read_to_string(&mut response)
+        .await
+        .expect("read the response");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let answer = get(&app, &typename, None).await;
+    assert_eq!(answer.status, 200, "the slot is free again: {answer:?}");
+}
