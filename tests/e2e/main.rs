@@ -16,6 +16,7 @@ mod constraints;
 mod domain;
 mod http;
 mod http_limits;
+mod http_spec;
 mod migrations;
 mod nested;
 mod nodes;

@@ -1,41 +1,48 @@
 //! The HTTP surface: routes, per-request spans and request ids.
 //!
-//! `POST /graphql` runs GraphQL over HTTP, `GET /graphql` serves GraphiQL,
+//! `/graphql` runs GraphQL over HTTP: `POST` any operation, `GET` queries from the URL's
+//! `query`, `operationName`, `variables` and `extensions` (a mutation is 405, only `POST`
+//! may change data), and a browser's `GET` without a query gets GraphiQL. The response's
+//! media type and status codes follow the `Accept` header ([`media_type`]).
 //! `GET /graphql/ws` upgrades to a GraphQL WebSocket (graphql-transport-ws and the legacy
 //! graphql-ws), `/healthz` says the process is up and `/readyz` that the database answers.
 //!
-//! `POST /graphql` is guarded before anything runs: only JSON bodies (so a cross-site form
-//! or `text/plain` POST can't run a mutation; 415), at most `max_body_bytes` (413), at most
-//! `max_batch` operations in a batch (400 `BATCH_TOO_LARGE`), at most
-//! `max_concurrent_requests` in flight (503 at once, no queue) and `request_timeout` each
-//! (504).
+//! `/graphql` is guarded before anything runs: `POST` takes only JSON bodies (so a
+//! cross-site form or `text/plain` POST can't run a mutation; 415), a client that accepts
+//! neither GraphQL media type gets 406, a body is at most `max_body_bytes` (413), a batch
+//! at most `max_batch` operations (400 `BATCH_TOO_LARGE`), at most
+//! `max_concurrent_requests` run at once (503 at once, no queue) and each has
+//! `request_timeout` (504).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use async_graphql::Data;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
-use async_graphql::{BatchRequest, BatchResponse, Data, ErrorExtensions, Pos, ServerError, Value};
-use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Request, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, Request, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use graph::account::session;
-use graph::error::code;
 use graph::{Api, Authentication, ClientAddr};
 use sea_orm::DatabaseConnection;
 use tokio::sync::Semaphore;
 use tower_http::LatencyUnit;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::{Level, Span};
+use tracing::Level;
 use uuid::Uuid;
 
 use crate::Config;
+use crate::graphql::{
+    Call, Incoming, authorization, is_json, not_acceptable, refuse, request_from_params,
+};
+use crate::media_type::{self, MediaType};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -46,7 +53,7 @@ pub struct AppState {
     pub limits: HttpLimits,
 }
 
-/// The HTTP-level limits on `POST /graphql`, from the configuration.
+/// The HTTP-level limits on `/graphql`, from the configuration.
 #[derive(Clone)]
 pub struct HttpLimits {
     /// Largest body in bytes (413 past it).
@@ -56,7 +63,7 @@ pub struct HttpLimits {
     /// How long one request may take, reading its body included (504 past it).
     pub timeout: Duration,
     /// One permit per request in flight; none left answers 503.
-    in_flight: Arc<Semaphore>,
+    pub(crate) in_flight: Arc<Semaphore>,
 }
 
 impl HttpLimits {
@@ -80,6 +87,12 @@ pub mod refusal {
     pub const BATCH_TOO_LARGE: &str = "BATCH_TOO_LARGE";
     pub const OVERLOADED: &str = "OVERLOADED";
     pub const TIMEOUT: &str = "TIMEOUT";
+    /// The client accepts neither `application/graphql-response+json` nor
+    /// `application/json` (406).
+    pub const NOT_ACCEPTABLE: &str = "NOT_ACCEPTABLE";
+    /// A mutation or subscription sent as `GET` (405, `Allow: POST`): `GET` must not
+    /// change data, so a link or an image tag can't make a user's browser run one.
+    pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
 }
 
 /// Counts the SQL statements the server's pool runs. A request reports the difference
@@ -112,7 +125,10 @@ static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState) -> Router {
     let body_limit = DefaultBodyLimit::max(state.limits.max_body_bytes);
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql).layer(body_limit))
+        .route(
+            "/graphql",
+            get(graphql_get).post(graphql_post).layer(body_limit),
+        )
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -156,163 +172,96 @@ async fn assign_request_id(mut request: Request, next: Next) -> Response {
     response
 }
 
-async fn graphql(
+/// `POST /graphql`: the body is a request or a batch of them.
+async fn graphql_post(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
+    let negotiated = media_type::negotiate(request.headers());
+    let reply_as = negotiated.media_type.unwrap_or(MediaType::Json);
     if !is_json(request.headers()) {
         return refuse(
+            reply_as,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             refusal::UNSUPPORTED_MEDIA_TYPE,
             "POST /graphql takes Content-Type: application/json",
         );
     }
-    let Ok(_permit) = Arc::clone(&state.limits.in_flight).try_acquire_owned() else {
-        return refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            refusal::OVERLOADED,
-            "too many requests in flight, try again shortly",
-        );
+    let Some(media_type) = negotiated.media_type else {
+        return not_acceptable();
     };
-    let timeout = state.limits.timeout;
-    match tokio::time::timeout(timeout, execute(state, request_id, peer, request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            tracing::warn!(timeout_secs = timeout.as_secs(), "request timed out");
-            refuse(
-                StatusCode::GATEWAY_TIMEOUT,
-                refusal::TIMEOUT,
-                "the request took too long",
-            )
-        }
-    }
+    let authorization = authorization(request.headers());
+    let call = Call {
+        state,
+        request_id,
+        peer,
+        authorization,
+        media_type,
+    };
+    call.guarded(Incoming::Body(request)).await
 }
 
-/// Whether the request says its body is JSON: `application/json` or
-/// `application/graphql-response+json`, with or without parameters. Anything else (above all
-/// the types a cross-site form may send without a preflight) is refused unread.
-fn is_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-    else {
-        return false;
-    };
-    let essence = value.split(';').next().unwrap_or_default().trim();
-    essence.eq_ignore_ascii_case("application/json")
-        || essence.eq_ignore_ascii_case("application/graphql-response+json")
-}
-
-/// Reads, parses, checks and runs one `POST /graphql` body (a request or a batch).
-async fn execute(
-    state: AppState,
-    request_id: RequestId,
-    peer: SocketAddr,
-    request: Request,
+/// `GET /graphql`: a query from the URL, or GraphiQL for a browser that sent none.
+async fn graphql_get(
+    State(state): State<AppState>,
+    Extension(request_id): Extension<RequestId>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: Uri,
 ) -> Response {
-    let authorization = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|value| value.to_str().unwrap_or_default().to_owned());
-    let body = match Bytes::from_request(request, &()).await {
-        Ok(body) => body,
+    let negotiated = media_type::negotiate(&headers);
+    let reply_as = negotiated.media_type.unwrap_or(MediaType::Json);
+    let params = match Query::<HashMap<String, String>>::try_from_uri(&uri) {
+        Ok(Query(params)) => params,
         Err(rejection) => {
-            let status = rejection.status();
-            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                refusal::PAYLOAD_TOO_LARGE
-            } else {
-                refusal::BAD_REQUEST
-            };
-            return refuse(status, code, &rejection.body_text());
-        }
-    };
-    let batch = match serde_json::from_slice::<BatchRequest>(&body) {
-        Ok(batch) => batch,
-        Err(err) => {
             return refuse(
+                reply_as,
                 StatusCode::BAD_REQUEST,
                 refusal::BAD_REQUEST,
-                &format!("not a GraphQL request: {err}"),
+                &rejection.body_text(),
             );
         }
     };
-    match &batch {
-        BatchRequest::Batch(requests) if requests.len() > state.limits.max_batch => {
+    if !params.contains_key("query") {
+        if negotiated.prefers_html {
+            return graphiql().await.into_response();
+        }
+        return refuse(
+            reply_as,
+            StatusCode::BAD_REQUEST,
+            refusal::BAD_REQUEST,
+            "GET /graphql takes the document in the `query` parameter",
+        );
+    }
+    let Some(media_type) = negotiated.media_type else {
+        return not_acceptable();
+    };
+    let request = match request_from_params(&params) {
+        Ok(request) => request,
+        Err(message) => {
             return refuse(
+                media_type,
                 StatusCode::BAD_REQUEST,
-                refusal::BATCH_TOO_LARGE,
-                &format!(
-                    "a batch may hold at most {} operations, this one has {}",
-                    state.limits.max_batch,
-                    requests.len()
-                ),
+                refusal::BAD_REQUEST,
+                &message,
             );
         }
-        BatchRequest::Single(request) => {
-            if let Some(operation) = &request.operation_name {
-                Span::current().record("operation", operation.as_str());
-            }
-        }
-        BatchRequest::Batch(_) => {}
-    }
-    let before = state.statements.get();
-    let mut response = match session::authenticate(&state.db, authorization.as_deref()).await {
-        Ok(authentication) => {
-            let batch = batch.data(authentication).data(ClientAddr(peer.ip()));
-            async_graphql::Executor::execute_batch(&state.schema, batch).await
-        }
-        Err(err) => {
-            let error = err.extend().into_server_error(Pos::default());
-            let failed = || async_graphql::Response::from_errors(vec![error.clone()]);
-            match batch {
-                BatchRequest::Single(_) => BatchResponse::Single(failed()),
-                BatchRequest::Batch(requests) => {
-                    BatchResponse::Batch(requests.iter().map(|_| failed()).collect())
-                }
-            }
-        }
     };
-    let statements = state.statements.get().saturating_sub(before);
-    tracing::debug!(sql_statements = statements, "executed");
-    let responses = match &mut response {
-        BatchResponse::Single(response) => std::slice::from_mut(response),
-        BatchResponse::Batch(responses) => responses.as_mut_slice(),
+    let call = Call {
+        state,
+        request_id,
+        peer,
+        authorization: authorization(&headers),
+        media_type,
     };
-    for response in responses {
-        stamp_request_id(&mut response.errors, request_id);
-        // Debug builds report the count to the client, so tests can hold the N+1 line (for
-        // a batch, each response carries the whole batch's count).
-        if cfg!(debug_assertions) {
-            let taken = std::mem::take(response);
-            *response = taken.extension("sqlStatements", Value::from(statements));
-        }
-    }
-    GraphQLResponse::from(response).into_response()
-}
-
-/// A refusal made before any GraphQL runs: `status`, with a GraphQL error body
-/// (`{"errors":[{"message", "extensions":{"code"}}]}`) so clients read it as any other.
-fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
-    // No `data` key: the request never reached execution (GraphQL over HTTP, request errors).
-    let body = serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": code } }],
-    });
-    (status, axum::Json(body)).into_response()
-}
-
-/// Adds `extensions.requestId` to each `INTERNAL` error: its cause is only in the server
-/// log, and this id finds the line.
-fn stamp_request_id(errors: &mut [ServerError], request_id: RequestId) {
-    for error in errors {
-        let Some(extensions) = error.extensions.as_mut() else {
-            continue;
-        };
-        if extensions.get("code") == Some(&Value::from(code::INTERNAL)) {
-            extensions.set("requestId", request_id.0.to_string());
-        }
-    }
+    let mut response = call.guarded(Incoming::Query(request)).await;
+    // A cache in between must not serve one client's media type to another.
+    response
+        .headers_mut()
+        .append(header::VARY, HeaderValue::from_static("accept"));
+    response
 }
 
 async fn graphiql() -> Html<String> {

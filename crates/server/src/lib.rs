@@ -8,6 +8,8 @@ pub mod chat;
 pub mod config;
 pub mod cors;
 pub mod db;
+mod graphql;
+pub mod media_type;
 pub mod telemetry;
 
 use std::future::Future;

@@ -1,0 +1,394 @@
+//! GraphQL over HTTP on `/graphql`, past each method's own checks: the in-flight cap and
+//! the timeout, reading a `POST` body, refusing a mutation sent as `GET`, running the
+//! request, and writing the response as the negotiated media type with its status code
+//! ([`crate::media_type`]). Refusals made before anything runs are GraphQL error bodies
+//! with the codes in [`crate::app::refusal`].
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{BatchRequest, BatchResponse, ErrorExtensions, Pos, ServerError, Value};
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use graph::ClientAddr;
+use graph::account::session;
+use graph::error::code;
+use tracing::Span;
+
+use crate::app::{AppState, RequestId, refusal};
+use crate::media_type::MediaType;
+
+/// The `Authorization` header as text (not valid text reads as empty: an invalid session).
+pub(crate) fn authorization(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .map(|value| value.to_str().unwrap_or_default().to_owned())
+}
+
+/// A GraphQL request from `GET` parameters: `variables` and `extensions` are JSON text,
+/// and an empty parameter counts as absent (a URL can't say `null`). The same checks as a
+/// `POST` body's apply (`variables` an object, …).
+pub(crate) fn request_from_params(
+    params: &HashMap<String, String>,
+) -> Result<async_graphql::Request, String> {
+    let mut request = serde_json::Map::new();
+    for (name, value) in params {
+        let value = match name.as_str() {
+            _ if value.is_empty() && name != "query" => continue,
+            "query" | "operationName" => serde_json::Value::String(value.clone()),
+            "variables" | "extensions" => serde_json::from_str(value)
+                .map_err(|err| format!("the `{name}` parameter is not JSON: {err}"))?,
+            // Unknown parameters are ignored, as unknown keys of a POST body are.
+            _ => continue,
+        };
+        request.insert(name.clone(), value);
+    }
+    serde_json::from_value(serde_json::Value::Object(request))
+        .map_err(|err| format!("not a GraphQL request: {err}"))
+}
+
+/// Whether the request says its body is JSON: `application/json` or
+/// `application/graphql-response+json`, with or without parameters. Anything else (above all
+/// the types a cross-site form may send without a preflight) is refused unread.
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || essence.eq_ignore_ascii_case("application/graphql-response+json")
+}
+
+/// What a `/graphql` request carries: a body still to be read (`POST`), or a request
+/// already taken from the URL (`GET`).
+pub(crate) enum Incoming {
+    Body(Request),
+    Query(async_graphql::Request),
+}
+
+/// One `/graphql` request past its method's own checks, `GET` and `POST` alike.
+pub(crate) struct Call {
+    pub(crate) state: AppState,
+    pub(crate) request_id: RequestId,
+    pub(crate) peer: SocketAddr,
+    pub(crate) authorization: Option<String>,
+    pub(crate) media_type: MediaType,
+}
+
+impl Call {
+    /// Runs `incoming` under the in-flight cap and the timeout.
+    pub(crate) async fn guarded(self, incoming: Incoming) -> Response {
+        let media_type = self.media_type;
+        let Ok(_permit) = Arc::clone(&self.state.limits.in_flight).try_acquire_owned() else {
+            return refuse(
+                media_type,
+                StatusCode::SERVICE_UNAVAILABLE,
+                refusal::OVERLOADED,
+                "too many requests in flight, try again shortly",
+            );
+        };
+        let timeout = self.state.limits.timeout;
+        match tokio::time::timeout(timeout, self.execute(incoming)).await {
+            Ok(response) => response,
+            Err(_) => {
+                tracing::warn!(timeout_secs = timeout.as_secs(), "request timed out");
+                refuse(
+                    media_type,
+                    StatusCode::GATEWAY_TIMEOUT,
+                    refusal::TIMEOUT,
+                    "the request took too long",
+                )
+            }
+        }
+    }
+
+    /// Reads, parses, checks and runs one request or batch.
+    async fn execute(self, incoming: Incoming) -> Response {
+        let batch = match incoming {
+            Incoming::Body(request) => match self.read_batch(request).await {
+                Ok(batch) => batch,
+                Err(refused) => return refused,
+            },
+            Incoming::Query(mut request) => {
+                let max_chars = self.state.schema.limits.max_document_chars;
+                if changes_data(&mut request, max_chars) {
+                    let mut refused = refuse(
+                        self.media_type,
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        refusal::METHOD_NOT_ALLOWED,
+                        "GET runs queries only: send a mutation with POST, a subscription \
+                         over the WebSocket at /graphql/ws",
+                    );
+                    refused
+                        .headers_mut()
+                        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+                    return refused;
+                }
+                BatchRequest::Single(request)
+            }
+        };
+        if let Some(missing) = batch.iter().find(|request| lacks_document(request)) {
+            let message = match &missing.operation_name {
+                Some(name) => format!("the request for `{name}` has no `query`"),
+                None => "a GraphQL request needs a `query`".to_owned(),
+            };
+            return refuse(
+                self.media_type,
+                StatusCode::BAD_REQUEST,
+                refusal::BAD_REQUEST,
+                &message,
+            );
+        }
+        if let BatchRequest::Single(request) = &batch
+            && let Some(operation) = &request.operation_name
+        {
+            Span::current().record("operation", operation.as_str());
+        }
+        let state = &self.state;
+        let before = state.statements.get();
+        let mut response =
+            match session::authenticate(&state.db, self.authorization.as_deref()).await {
+                Ok(authentication) => {
+                    let batch = batch.data(authentication).data(ClientAddr(self.peer.ip()));
+                    async_graphql::Executor::execute_batch(&state.schema, batch).await
+                }
+                Err(err) => {
+                    let error = err.extend().into_server_error(Pos::default());
+                    let failed = || async_graphql::Response::from_errors(vec![error.clone()]);
+                    match batch {
+                        BatchRequest::Single(_) => BatchResponse::Single(failed()),
+                        BatchRequest::Batch(requests) => {
+                            BatchResponse::Batch(requests.iter().map(|_| failed()).collect())
+                        }
+                    }
+                }
+            };
+        let statements = state.statements.get().saturating_sub(before);
+        tracing::debug!(sql_statements = statements, "executed");
+        let responses = match &mut response {
+            BatchResponse::Single(response) => std::slice::from_mut(response),
+            BatchResponse::Batch(responses) => responses.as_mut_slice(),
+        };
+        for response in responses {
+            stamp_request_id(&mut response.errors, self.request_id);
+            // Debug builds report the count to the client, so tests can hold the N+1 line
+            // (for a batch, each response carries the whole batch's count).
+            if cfg!(debug_assertions) {
+                let taken = std::mem::take(response);
+                *response = taken.extension("sqlStatements", Value::from(statements));
+            }
+        }
+        respond(response, self.media_type)
+    }
+
+    /// Reads and parses a `POST` body, refusing one that is too large, not a GraphQL
+    /// request or a batch over the limit.
+    async fn read_batch(&self, request: Request) -> Result<BatchRequest, Response> {
+        let body = Bytes::from_request(request, &())
+            .await
+            .map_err(|rejection| {
+                let status = rejection.status();
+                let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    refusal::PAYLOAD_TOO_LARGE
+                } else {
+                    refusal::BAD_REQUEST
+                };
+                refuse(self.media_type, status, code, &rejection.body_text())
+            })?;
+        let batch = serde_json::from_slice::<BatchRequest>(&body).map_err(|err| {
+            refuse(
+                self.media_type,
+                StatusCode::BAD_REQUEST,
+                refusal::BAD_REQUEST,
+                &format!("not a GraphQL request: {err}"),
+            )
+        })?;
+        let max_batch = self.state.limits.max_batch;
+        if let BatchRequest::Batch(requests) = &batch
+            && requests.len() > max_batch
+        {
+            return Err(refuse(
+                self.media_type,
+                StatusCode::BAD_REQUEST,
+                refusal::BATCH_TOO_LARGE,
+                &format!(
+                    "a batch may hold at most {max_batch} operations, this one has {}",
+                    requests.len()
+                ),
+            ));
+        }
+        Ok(batch)
+    }
+}
+
+/// Whether the operation `request` selects is a mutation or subscription. A document
+/// that does not parse, is over the length limit or names no operation it has is left to
+/// execution, which reports it without running anything.
+fn changes_data(request: &mut async_graphql::Request, max_chars: usize) -> bool {
+    // Parsing is bounded like execution's: a longer document is refused by the limits
+    // unparsed. (Bytes bound characters from above, so this never refuses a fitting one.)
+    if request.query.len() > max_chars && request.query.chars().count() > max_chars {
+        return false;
+    }
+    let name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
+        return false;
+    };
+    let operation = match (&document.operations, name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name.as_str()),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next()
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    operation.is_some_and(|operation| operation.node.ty != OperationType::Query)
+}
+
+/// A request without a document, unless it names a persisted one by hash instead
+/// (`extensions.persistedQuery`, automatic persisted queries).
+fn lacks_document(request: &async_graphql::Request) -> bool {
+    request.query.trim().is_empty() && !request.extensions.contains_key("persistedQuery")
+}
+
+/// Whether `response` is a request error: refused before execution (a document that does
+/// not parse, validate or fit the limits, variables that don't coerce, a session lookup
+/// that failed), so it has errors without a path and no data.
+fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty())
+}
+
+/// The status of `response` sent as `application/graphql-response+json`: 200 once anything
+/// executed (even if a `null` bubbled up to `data`), 400 for a request error, 500 when the
+/// server failed before execution.
+fn graphql_response_status(response: &async_graphql::Response) -> StatusCode {
+    if !is_request_error(response) {
+        return StatusCode::OK;
+    }
+    let internal = Value::from(code::INTERNAL);
+    let failed = response.errors.iter().any(|error| {
+        error
+            .extensions
+            .as_ref()
+            .is_some_and(|extensions| extensions.get("code") == Some(&internal))
+    });
+    if failed {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::BAD_REQUEST
+    }
+}
+
+/// `response` as `media_type`. As `application/json` always 200 (the legacy contract: the
+/// body tells), as `application/graphql-response+json` with [`graphql_response_status`] and
+/// without the `data` entry of a request error. A batch is 200 either way: its items may
+/// differ.
+fn respond(response: BatchResponse, media_type: MediaType) -> Response {
+    let status = match (&response, media_type) {
+        (BatchResponse::Single(single), MediaType::GraphQlResponse) => {
+            graphql_response_status(single)
+        }
+        _ => StatusCode::OK,
+    };
+    let items = match &response {
+        BatchResponse::Single(single) => std::slice::from_ref(single),
+        BatchResponse::Batch(batch) => batch.as_slice(),
+    };
+    let strip_data = media_type == MediaType::GraphQlResponse && items.iter().any(is_request_error);
+    let body = if strip_data {
+        serde_json::to_value(&response)
+            .map(|mut body| {
+                let objects = match &mut body {
+                    serde_json::Value::Array(objects) => objects.iter_mut().collect(),
+                    single => vec![single],
+                };
+                for (object, item) in objects.into_iter().zip(items) {
+                    if let Some(object) = object.as_object_mut()
+                        && is_request_error(item)
+                    {
+                        object.remove("data");
+                    }
+                }
+                body
+            })
+            .and_then(|body| serde_json::to_vec(&body))
+    } else {
+        serde_json::to_vec(&response)
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(err) => {
+            tracing::error!(error = %err, "could not serialize a GraphQL response");
+            return refuse(
+                media_type,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                code::INTERNAL,
+                "the response could not be written",
+            );
+        }
+    };
+    let mut http = Response::new(Body::from(body));
+    *http.status_mut() = status;
+    let headers = http.headers_mut();
+    headers.insert(header::CONTENT_TYPE, media_type.content_type());
+    if response.is_ok()
+        && let Some(cache_control) = response.cache_control().value()
+        && let Ok(value) = HeaderValue::from_str(&cache_control)
+    {
+        headers.insert(header::CACHE_CONTROL, value);
+    }
+    headers.extend(response.http_headers());
+    http
+}
+
+/// 406: the client accepts neither GraphQL media type. The body is `application/json`
+/// all the same, the spec's default.
+pub(crate) fn not_acceptable() -> Response {
+    refuse(
+        MediaType::Json,
+        StatusCode::NOT_ACCEPTABLE,
+        refusal::NOT_ACCEPTABLE,
+        "Accept must allow application/graphql-response+json or application/json",
+    )
+}
+
+/// A refusal made before any GraphQL runs: `status`, with a GraphQL error body
+/// (`{"errors":[{"message", "extensions":{"code"}}]}`, no `data`: nothing executed) as
+/// `media_type`, so clients read it as any other.
+pub(crate) fn refuse(
+    media_type: MediaType,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }],
+    });
+    let mut response = (status, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, media_type.content_type());
+    response
+}
+
+/// Adds `extensions.requestId` to each `INTERNAL` error: its cause is only in the server
+/// log, and this id finds the line.
+fn stamp_request_id(errors: &mut [ServerError], request_id: RequestId) {
+    for error in errors {
+        let Some(extensions) = error.extensions.as_mut() else {
+            continue;
+        };
+        if extensions.get("code") == Some(&Value::from(code::INTERNAL)) {
+            extensions.set("requestId", request_id.0.to_string());
+        }
+    }
+}
