@@ -7,6 +7,7 @@ pub mod app;
 pub mod chat;
 pub mod config;
 pub mod db;
+pub mod graphiql;
 pub mod telemetry;
 
 use std::future::Future;
