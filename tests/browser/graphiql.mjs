@@ -71,6 +71,21 @@ async function signUp() {
   return { id: payload.user.id, token: payload.token };
 }
 
+// Waits until the CodeMirror editor at `selector` holds `text`: CodeMirror reads what is
+// typed or pasted into it a moment later, and GraphiQL runs what the editor holds.
+async function holds(page, selector, text) {
+  try {
+    await page.waitForFunction(
+      ([selector, text]) => document.querySelector(selector).CodeMirror.getValue() === text,
+      [selector, text],
+      { timeout: 5_000 },
+    );
+  } catch (err) {
+    const held = await page.locator(selector).evaluate((element) => element.CodeMirror.getValue());
+    throw new Error(`${selector} holds ${JSON.stringify(held)}, not ${JSON.stringify(text)}`);
+  }
+}
+
 async function main() {
   await waitUntilReady(30_000);
   const user = await signUp();
@@ -138,20 +153,17 @@ async function main() {
       throw new Error(`the open editor tool is ${JSON.stringify(activeTab)}, not Headers`);
     }
     await headers.click();
-    await page.keyboard.insertText(
-      JSON.stringify({ Authorization: `Bearer ${user.token}` }, null, 2),
-    );
+    const bearer = JSON.stringify({ Authorization: `Bearer ${user.token}` }, null, 2);
+    await page.keyboard.insertText(bearer);
+    await holds(page, '.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror', bearer);
 
     const query = page.locator('.graphiql-query-editor .CodeMirror');
     await query.click();
     await page.keyboard.press('ControlOrMeta+A');
     await page.keyboard.press('Backspace');
     await page.keyboard.type(QUERY);
-    // The editor closes brackets as one types: what it holds must be the query as typed.
-    const typed = await query.evaluate((element) => element.CodeMirror.getValue());
-    if (typed.replace(/\s+/g, ' ').trim() !== QUERY) {
-      throw new Error(`the query editor holds ${JSON.stringify(typed)}`);
-    }
+    // The editor closes brackets as one types: it must hold the query as typed.
+    await holds(page, '.graphiql-query-editor .CodeMirror', QUERY);
 
     await page.locator('.graphiql-execute-button').click();
     const result = page.locator('.graphiql-response .CodeMirror');
@@ -174,6 +186,7 @@ async function main() {
     await query.evaluate((element) => element.CodeMirror.setValue(''));
     await query.click();
     await page.keyboard.insertText(SUBSCRIPTION);
+    await holds(page, '.graphiql-query-editor .CodeMirror', SUBSCRIPTION);
     await page.locator('.graphiql-execute-button').click();
     const deadline = Date.now() + 20_000;
     const sent = (type) => frames.find((frame) => frame.to && frame.to.type === type);
@@ -193,6 +206,15 @@ async function main() {
       throw new Error(`the subscription did not start: ${JSON.stringify(frames)}`);
     }
     console.log('the subscription signed in on /graphql/ws with the bearer token');
+  } catch (err) {
+    // Say first whether the page wanted the internet, the likely cause of what failed.
+    for (const url of offsite) {
+      console.error(`blocked a request off 127.0.0.1: ${url}`);
+    }
+    for (const problem of problems) {
+      console.error(problem);
+    }
+    throw err;
   } finally {
     await browser.close();
   }

@@ -56,12 +56,12 @@ const CDN_POLICY: &str = "default-src 'self'; \
     connect-src 'self'; \
     frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/// The embedded page's sources: this server only. GraphiQL's editors and React set inline
-/// styles, hence `'unsafe-inline'` for styles alone; `connect-src 'self'` covers the
-/// same-origin WebSocket.
+/// The embedded page's sources: this server only (fonts are `data:` URLs inside GraphiQL's
+/// style sheet); `connect-src 'self'` covers the same-origin WebSocket. The browser test
+/// (tests/browser) fails on any violation the page reports.
 const EMBEDDED_POLICY: &str = "default-src 'self'; \
     script-src 'self'; \
-    style-src 'self' 'unsafe-inline'; \
+    style-src 'self'; \
     font-src 'self' data:; \
     img-src 'self' data:; \
     connect-src 'self'; \
