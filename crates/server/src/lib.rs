@@ -8,6 +8,7 @@ pub mod chat;
 pub mod config;
 pub mod cors;
 pub mod db;
+pub mod graphiql;
 mod graphql;
 pub mod media_type;
 pub mod telemetry;
