@@ -25,3 +25,4 @@ mod schema_file;
 mod seed;
 mod shutdown;
 mod websocket;
+mod ws_hygiene;

@@ -2,7 +2,8 @@
 //!
 //! `POST /graphql` runs GraphQL over HTTP, `GET /graphql` serves GraphiQL,
 //! `GET /graphql/ws` upgrades to a GraphQL WebSocket (graphql-transport-ws and the legacy
-//! graphql-ws), `/healthz` says the process is up and `/readyz` that the database answers.
+//! graphql-ws; see [`crate::ws`]), `/healthz` says the process is up and `/readyz` that the
+//! database answers.
 //!
 //! `POST /graphql` is guarded before anything runs: only JSON bodies (so a cross-site form
 //! or `text/plain` POST can't run a mutation; 415), at most `max_body_bytes` (413), at most
@@ -15,9 +16,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, BatchResponse, Data, ErrorExtensions, Pos, ServerError, Value};
-use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use async_graphql_axum::{GraphQLProtocol, GraphQLResponse};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -36,6 +37,7 @@ use tracing::{Level, Span};
 use uuid::Uuid;
 
 use crate::Config;
+use crate::ws::{self, WsSettings};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -44,6 +46,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub statements: StatementCounter,
     pub limits: HttpLimits,
+    pub ws: WsSettings,
 }
 
 /// The HTTP-level limits on `POST /graphql`, from the configuration.
@@ -80,6 +83,8 @@ pub mod refusal {
     pub const BATCH_TOO_LARGE: &str = "BATCH_TOO_LARGE";
     pub const OVERLOADED: &str = "OVERLOADED";
     pub const TIMEOUT: &str = "TIMEOUT";
+    /// A WebSocket `subscribe` past the limit of operations running on one socket.
+    pub const TOO_MANY_SUBSCRIPTIONS: &str = "TOO_MANY_SUBSCRIPTIONS";
 }
 
 /// Counts the SQL statements the server's pool runs. A request reports the difference
@@ -102,9 +107,6 @@ impl StatementCounter {
 /// in every `INTERNAL` error it returns, so a user's report leads to the log line.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestId(pub Uuid);
-
-/// Bytes a WebSocket reads at a time; longer frames still arrive whole.
-const WS_READ_BUFFER: usize = 8 * 1024;
 
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -328,20 +330,19 @@ async fn graphiql() -> Html<String> {
 async fn graphql_ws(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        // GraphQL frames are small; tungstenite's 128 KiB default read buffer, allocated
-        // up front, made an idle subscriber cost ~200 KiB (bench/README.md, chat).
-        .read_buffer_size(WS_READ_BUFFER)
-        .on_upgrade(move |socket| {
-            let db = state.db.clone();
-            GraphQLWebSocket::new(socket, state.schema, protocol)
-                .on_connection_init(move |payload| authenticate_socket(db, peer, payload))
-                .serve()
-        })
+    let db = state.db.clone();
+    ws::upgrade(
+        upgrade,
+        &headers,
+        protocol,
+        state.schema,
+        state.ws,
+        move |payload| authenticate_socket(db, peer, payload),
+    )
 }
 
 /// A socket is for signed-in users only: `connection_init` must carry

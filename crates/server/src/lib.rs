@@ -8,6 +8,7 @@ pub mod chat;
 pub mod config;
 pub mod db;
 pub mod telemetry;
+pub mod ws;
 
 use std::future::Future;
 use std::io;
@@ -74,6 +75,7 @@ pub async fn app(mut db: DatabaseConnection, config: &Config) -> anyhow::Result<
         db,
         statements,
         limits: app::HttpLimits::new(config),
+        ws: ws::WsSettings::new(config),
     }))
 }
 
