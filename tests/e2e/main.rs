@@ -28,3 +28,4 @@ mod schema_file;
 mod seed;
 mod shutdown;
 mod websocket;
+mod ws_hygiene;

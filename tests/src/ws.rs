@@ -51,13 +51,25 @@ pub struct WsClient {
 impl WsClient {
     /// Connects to `url` asking for `protocol`.
     pub async fn connect(url: &str, protocol: WsProtocol) -> Self {
+        let client = Self::connect_offering(url, protocol.name()).await;
+        assert_eq!(
+            client.protocol, protocol,
+            "server picks the protocol asked for"
+        );
+        client
+    }
+
+    /// Connects to `url` offering `offered` as `Sec-WebSocket-Protocol` (e.g.
+    /// `"graphql-ws, graphql-transport-ws"`), speaking the protocol the server picks.
+    pub async fn connect_offering(url: &str, offered: &str) -> Self {
         let mut request = url
             .into_client_request()
             .unwrap_or_else(|err| panic!("websocket request for {url}: {err}"));
-        request.headers_mut().insert(
-            "sec-websocket-protocol",
-            HeaderValue::from_static(protocol.name()),
-        );
+        let offered = HeaderValue::from_str(offered)
+            .unwrap_or_else(|err| panic!("protocol header {offered}: {err}"));
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", offered);
         let (socket, response) = tokio_tungstenite::connect_async(request)
             .await
             .unwrap_or_else(|err| panic!("connect {url}: {err}"));
@@ -65,11 +77,11 @@ impl WsClient {
             .headers()
             .get("sec-websocket-protocol")
             .and_then(|value| value.to_str().ok());
-        assert_eq!(
-            chosen,
-            Some(protocol.name()),
-            "server picks the protocol asked for"
-        );
+        let protocol = match chosen {
+            Some("graphql-transport-ws") => WsProtocol::TransportWs,
+            Some("graphql-ws") => WsProtocol::LegacyWs,
+            other => panic!("the server picked no GraphQL protocol: {other:?}"),
+        };
         Self { socket, protocol }
     }
 
@@ -77,6 +89,14 @@ impl WsClient {
     pub async fn send(&mut self, message: Value) {
         self.socket
             .send(Message::text(message.to_string()))
+            .await
+            .unwrap_or_else(|err| panic!("websocket send: {err}"));
+    }
+
+    /// Sends one text frame as it is, valid JSON or not.
+    pub async fn send_text(&mut self, text: String) {
+        self.socket
+            .send(Message::text(text))
             .await
             .unwrap_or_else(|err| panic!("websocket send: {err}"));
     }
@@ -138,6 +158,37 @@ impl WsClient {
                     return Some(value);
                 }
                 Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next JSON message, keep-alives (`ping`, `ka`) included; `None` once the
+    /// connection closed.
+    pub async fn next_json_or_keepalive(&mut self) -> Option<Value> {
+        loop {
+            match self.next_message().await? {
+                Message::Text(text) => {
+                    return Some(
+                        serde_json::from_str(&text)
+                            .unwrap_or_else(|err| panic!("websocket sent non-JSON {text}: {err}")),
+                    );
+                }
+                Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// The code and reason of the server's close frame, passing over any message before
+    /// it; `None` when the connection ended without one.
+    pub async fn next_close(&mut self) -> Option<(u16, String)> {
+        loop {
+            match self.next_message().await? {
+                Message::Close(Some(frame)) => {
+                    return Some((u16::from(frame.code), frame.reason.to_string()));
+                }
+                Message::Close(None) => return None,
                 _ => continue,
             }
         }

@@ -5,7 +5,8 @@
 //! may change data), and a browser's `GET` without a query gets GraphiQL. The response's
 //! media type and status codes follow the `Accept` header ([`media_type`]).
 //! `GET /graphql/ws` upgrades to a GraphQL WebSocket (graphql-transport-ws and the legacy
-//! graphql-ws), `/healthz` says the process is up and `/readyz` that the database answers.
+//! graphql-ws; see [`crate::ws`]), `/healthz` says the process is up and `/readyz` that the
+//! database answers.
 //!
 //! `/graphql` is guarded before anything runs: `POST` takes only JSON bodies (so a
 //! cross-site form or `text/plain` POST can't run a mutation; 415), a client that accepts
@@ -21,8 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_graphql::Data;
-use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use async_graphql_axum::GraphQLProtocol;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
@@ -43,6 +43,7 @@ use crate::graphql::{
     Call, Incoming, authorization, is_json, not_acceptable, refuse, request_from_params,
 };
 use crate::media_type::{self, MediaType};
+use crate::ws::{self, WsSettings};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -51,6 +52,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub statements: StatementCounter,
     pub limits: HttpLimits,
+    pub ws: WsSettings,
 }
 
 /// The HTTP-level limits on `/graphql`, from the configuration.
@@ -93,6 +95,8 @@ pub mod refusal {
     /// A mutation or subscription sent as `GET` (405, `Allow: POST`): `GET` must not
     /// change data, so a link or an image tag can't make a user's browser run one.
     pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
+    /// A WebSocket `subscribe` past the limit of operations running on one socket.
+    pub const TOO_MANY_SUBSCRIPTIONS: &str = "TOO_MANY_SUBSCRIPTIONS";
 }
 
 /// Counts the SQL statements the server's pool runs. A request reports the difference
@@ -115,9 +119,6 @@ impl StatementCounter {
 /// in every `INTERNAL` error it returns, so a user's report leads to the log line.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestId(pub Uuid);
-
-/// Bytes a WebSocket reads at a time; longer frames still arrive whole.
-const WS_READ_BUFFER: usize = 8 * 1024;
 
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -272,20 +273,19 @@ async fn graphiql() -> Response {
 async fn graphql_ws(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        // GraphQL frames are small; tungstenite's 128 KiB default read buffer, allocated
-        // up front, made an idle subscriber cost ~200 KiB (bench/README.md, chat).
-        .read_buffer_size(WS_READ_BUFFER)
-        .on_upgrade(move |socket| {
-            let db = state.db.clone();
-            GraphQLWebSocket::new(socket, state.schema, protocol)
-                .on_connection_init(move |payload| authenticate_socket(db, peer, payload))
-                .serve()
-        })
+    let db = state.db.clone();
+    ws::upgrade(
+        upgrade,
+        &headers,
+        protocol,
+        state.schema,
+        state.ws,
+        move |payload| authenticate_socket(db, peer, payload),
+    )
 }
 
 /// A socket is for signed-in users only: `connection_init` must carry

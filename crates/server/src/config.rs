@@ -129,6 +129,20 @@ pub struct Config {
     /// answered ones).
     #[arg(long, env = "WORKGRAPH_SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSync::Full, global = true)]
     pub sqlite_synchronous: SqliteSync,
+    /// Seconds a WebSocket may stay open without `connection_init`; past it, it is closed
+    /// with 4408.
+    #[arg(long, env = "WORKGRAPH_WS_INIT_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub ws_init_timeout_secs: u64,
+
+    /// Seconds between the keep-alives sent to an initialised WebSocket (`ping` in
+    /// graphql-transport-ws, `ka` in graphql-ws), so proxies don't cut idle sockets off.
+    #[arg(long, env = "WORKGRAPH_WS_KEEPALIVE_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub ws_keepalive_secs: u64,
+
+    /// Most operations one WebSocket may have running; past it, a `subscribe` is answered
+    /// with an `error` (`TOO_MANY_SUBSCRIPTIONS`) and the socket stays open.
+    #[arg(long, env = "WORKGRAPH_WS_MAX_SUBSCRIPTIONS", default_value_t = 100, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000), global = true)]
+    pub ws_max_subscriptions: usize,
 
     /// What to do; serves when omitted.
     #[command(subcommand)]
@@ -220,6 +234,9 @@ impl Config {
             persisted_queries: 1_000,
             cors_origins: String::new(),
             sqlite_synchronous: SqliteSync::Full,
+            ws_init_timeout_secs: 10,
+            ws_keepalive_secs: 15,
+            ws_max_subscriptions: 100,
             command: None,
         }
     }
@@ -275,6 +292,9 @@ mod tests {
         assert_eq!(new.max_query_cost, parsed.max_query_cost);
         assert_eq!(new.max_aliases, parsed.max_aliases);
         assert_eq!(new.max_query_chars, parsed.max_query_chars);
+        assert_eq!(new.ws_init_timeout_secs, parsed.ws_init_timeout_secs);
+        assert_eq!(new.ws_keepalive_secs, parsed.ws_keepalive_secs);
+        assert_eq!(new.ws_max_subscriptions, parsed.ws_max_subscriptions);
         assert_eq!(new.introspection, parsed.introspection);
         assert_eq!(new.persisted_queries, parsed.persisted_queries);
         assert_eq!(new.cors_origins, parsed.cors_origins);

@@ -12,6 +12,7 @@ pub mod graphiql;
 mod graphql;
 pub mod media_type;
 pub mod telemetry;
+pub mod ws;
 
 use std::future::Future;
 use std::io;
@@ -84,6 +85,7 @@ pub async fn app(mut db: DatabaseConnection, config: &Config) -> anyhow::Result<
         db,
         statements,
         limits: app::HttpLimits::new(config),
+        ws: ws::WsSettings::new(config),
     });
     Ok(match cors {
         Some(cors) => router.layer(cors),
