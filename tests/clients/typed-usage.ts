@@ -16,6 +16,7 @@ import {
 } from "./generated/graphql";
 import type {
   ChatMessageFragment,
+  LogTimeMutationVariables,
   MeQuery,
   MeQueryVariables,
   TaskCardFragment,
@@ -103,7 +104,8 @@ export function watchInbox(
 // `@ts-expect-error` above it).
 export async function mistakes(client: ApolloClient<object>) {
   // @ts-expect-error `hours` is an Int
-  await client.mutate({ mutation: LogTimeDocument, variables: { input: { taskId: "x", hours: "2" } } });
+  const wrong: LogTimeMutationVariables = { input: { taskId: "x", hours: "2" } };
+  void wrong;
   const { data } = await client.query({ query: MeDocument });
   // @ts-expect-error `me` is nullable
   void data.me.name;

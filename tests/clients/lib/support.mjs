@@ -10,7 +10,7 @@ import { Kind, parse, print, visit } from "graphql";
 /** The running server, e.g. `http://127.0.0.1:8000` (run.sh sets it). */
 export const SERVER = (process.env.WORKGRAPH_URL ?? "").replace(/\/+$/, "");
 if (!SERVER) {
-  throw new Error("WORKGRAPH_URL is not set: run the tests through run.sh, or point it at a server");
+  throw new Error("WORKGRAPH_URL is not set: run the tests with run.sh, or point it at a server");
 }
 export const HTTP_URL = `${SERVER}/graphql`;
 export const WS_URL = `${SERVER.replace(/^http/, "ws")}/graphql/ws`;
@@ -163,8 +163,9 @@ export class Inbox {
   async nextMessage(ms = PROMPTLY_MS) {
     const event = await this.next(ms);
     if (event === undefined) throw new Error(`no message within ${ms} ms`);
-    if (!event.data) throw new Error(`expected a message, got ${JSON.stringify(event)}`);
-    if (event.errors) throw new Error(`errors: ${JSON.stringify(event.errors)}`);
+    if (event.errors || !event.data) {
+      throw new Error(`expected a message, got ${JSON.stringify(event)}`);
+    }
     return event.data.messageReceived;
   }
 }

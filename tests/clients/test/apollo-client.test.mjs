@@ -22,7 +22,7 @@ async function mutate(client, name, variables) {
   return data;
 }
 
-test("Apollo Client: queries with fragments and variables, and a mutation updating the normalized cache", async () => {
+test("Apollo Client: fragments, variables, a mutation updating the normalized cache", async () => {
   const email = `${unique("ann")}@example.io`;
   const signedUp = await mutate(apollo(null), "SignUp", {
     input: { name: "Ann", email, password: PASSWORD },

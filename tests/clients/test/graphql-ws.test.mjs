@@ -41,7 +41,7 @@ function subscribe(client) {
   return { inbox, stop };
 }
 
-test("graphql-ws: a message sent over HTTP reaches its recipient's subscription", async (t) => {
+test("graphql-ws: a message sent over HTTP reaches its recipient", async (t) => {
   const { ann, bo } = await colleagues();
   const client = connect(bo.token);
   t.after(() => client.dispose());

@@ -22,7 +22,9 @@ test("every example operation runs as written", async () => {
 
   const ann = await account("ann");
   const bo = await account("bo");
-  const loggedIn = await as(null, "LogIn", { input: { email: ann.email.toUpperCase(), password: PASSWORD } });
+  const loggedIn = await as(null, "LogIn", {
+    input: { email: ann.email.toUpperCase(), password: PASSWORD },
+  });
   assert.equal(loggedIn.logIn.user.id, ann.id);
   const session = loggedIn.logIn.token;
   assert.equal((await as(session, "Me")).me.email, ann.email);
@@ -38,8 +40,9 @@ test("every example operation runs as written", async () => {
   const project = (await as(ann.token, "CreateProject", {
     input: { workspaceId: workspace.id, clientId: customer.id, name: "Website" },
   })).createProject;
-  const task = (await as(ann.token, "CreateTask", { input: { projectId: project.id, name: "Copy" } }))
-    .createTask;
+  const task = (await as(ann.token, "CreateTask", {
+    input: { projectId: project.id, name: "Copy" },
+  })).createTask;
   await as(ann.token, "UpdateTask", { input: { id: task.id, status: "COMPLETED" } });
   const logged = await as(ann.token, "LogTime", { input: { taskId: task.id, hours: 2 } });
   assert.equal(logged.logTime.task.totalHours, 2);
@@ -54,7 +57,9 @@ test("every example operation runs as written", async () => {
   const first = (await as(ann.token, "SendMessage", {
     input: { recipientEmail: bo.email, content: "Hi Bo" },
   })).sendMessage;
-  await as(ann.token, "SendMessage", { input: { recipientEmail: bo.email, content: "Copy is done" } });
+  await as(ann.token, "SendMessage", {
+    input: { recipientEmail: bo.email, content: "Copy is done" },
+  });
   const { conversations } = await as(bo.token, "Conversations");
   assert.equal(conversations.totalCount, 1);
   const [conversation] = conversations.nodes;
@@ -69,7 +74,8 @@ test("every example operation runs as written", async () => {
     "newest first",
   );
   assert.equal(messages.nodes[1].id, first.id);
-  assert.equal((await as(bo.token, "MarkConversationRead", { with: ann.email })).markConversationRead, 2);
+  const marked = await as(bo.token, "MarkConversationRead", { with: ann.email });
+  assert.equal(marked.markConversationRead, 2, "both messages were unread");
 
   assert.equal((await as(session, "LogOut")).logOut, true);
   const afterLogOut = await request(session, operation("Me"));

@@ -34,7 +34,7 @@ function connect(token, connection = new Inbox()) {
   return { client, connection };
 }
 
-test("subscriptions-transport-ws: a message sent over HTTP reaches its recipient's subscription", async (t) => {
+test("subscriptions-transport-ws: a message sent over HTTP reaches its recipient", async (t) => {
   const { ann, bo } = await colleagues();
   const { client, connection } = connect(bo.token);
   t.after(() => client.close());
