@@ -9,6 +9,13 @@
 //! `max_batch` operations in a batch (400 `BATCH_TOO_LARGE`), at most
 //! `max_concurrent_requests` in flight (503 at once, no queue) and `request_timeout` each
 //! (504).
+//!
+//! With the database unreachable, a request fails within the pool's acquire timeout with
+//! `DATABASE_UNAVAILABLE` (see [`graph::error::code`]). Its HTTP status follows where it
+//! failed: when the session lookup that precedes GraphQL fails, nothing ran, and the answer
+//! is a request-level 503 with `Retry-After` (as `OVERLOADED`); once GraphQL runs, a field
+//! that fails is a field error in a 200 response like any other, beside whatever data
+//! did resolve. `/readyz` answers 503 meanwhile; `/healthz` stays 200.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +33,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use graph::account::session;
+use graph::chat::bus::ChatBus;
 use graph::error::code;
 use graph::{Api, Authentication, ClientAddr};
 use sea_orm::DatabaseConnection;
@@ -42,6 +50,9 @@ use crate::Config;
 pub struct AppState {
     pub schema: Api,
     pub db: DatabaseConnection,
+    /// Checked by `/readyz`: an instance whose chat listener is down misses other
+    /// instances' messages.
+    pub chat_bus: ChatBus,
     pub statements: StatementCounter,
     pub limits: HttpLimits,
 }
@@ -263,6 +274,11 @@ async fn execute(
             let batch = batch.data(authentication).data(ClientAddr(peer.ip()));
             async_graphql::Executor::execute_batch(&state.schema, batch).await
         }
+        Err(err) if err.is_database_unavailable() => {
+            // Logs the cause, in this request's span.
+            let error = err.extend();
+            return database_unavailable(&error.message, request_id);
+        }
         Err(err) => {
             let error = err.extend().into_server_error(Pos::default());
             let failed = || async_graphql::Response::from_errors(vec![error.clone()]);
@@ -302,14 +318,44 @@ fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// Adds `extensions.requestId` to each `INTERNAL` error: its cause is only in the server
-/// log, and this id finds the line.
+/// Seconds a client is asked to wait (`Retry-After`) when the database is unavailable.
+const DATABASE_RETRY_AFTER_SECS: u64 = 1;
+
+/// The 503 for a request that failed before GraphQL ran because the database could not be
+/// reached: a [`refuse`] body carrying the request id, and `Retry-After`.
+fn database_unavailable(message: &str, request_id: RequestId) -> Response {
+    let body = serde_json::json!({
+        "errors": [{
+            "message": message,
+            "extensions": {
+                "code": code::DATABASE_UNAVAILABLE,
+                "requestId": request_id.0.to_string(),
+            },
+        }],
+    });
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, DATABASE_RETRY_AFTER_SECS.to_string())],
+        axum::Json(body),
+    )
+        .into_response()
+}
+
+/// Adds `extensions.requestId` to each `INTERNAL` and `DATABASE_UNAVAILABLE` error: their
+/// cause is only in the server log, and this id finds the line.
 fn stamp_request_id(errors: &mut [ServerError], request_id: RequestId) {
+    let logged = [
+        Value::from(code::INTERNAL),
+        Value::from(code::DATABASE_UNAVAILABLE),
+    ];
     for error in errors {
         let Some(extensions) = error.extensions.as_mut() else {
             continue;
         };
-        if extensions.get("code") == Some(&Value::from(code::INTERNAL)) {
+        if extensions
+            .get("code")
+            .is_some_and(|code| logged.contains(code))
+        {
             extensions.set("requestId", request_id.0.to_string());
         }
     }
@@ -371,12 +417,19 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Ready when the database answers a ping (within the pool's acquire timeout) and, on
+/// PostgreSQL, the chat listener is connected; 503 otherwise, until both are back.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.db.ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(err) => {
-            tracing::warn!(error = %err, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
-        }
+    if let Err(err) = state.db.ping().await {
+        tracing::warn!(error = %err, "readiness check failed");
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
     }
+    if !state.chat_bus.is_listening() {
+        tracing::warn!("readiness check failed: the chat listener is reconnecting");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "chat listener reconnecting",
+        );
+    }
+    (StatusCode::OK, "ready")
 }

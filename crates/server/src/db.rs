@@ -23,10 +23,54 @@ pub enum DbError {
     Migrate(String),
 }
 
+/// How long a statement waits for a pool connection unless configured
+/// (`WORKGRAPH_DB_ACQUIRE_TIMEOUT_SECS`).
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The pool's size and how long a statement waits for one of its connections.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    /// Most connections open at once.
+    pub max_connections: u32,
+    /// Longest wait for a connection, opening a new one included. With the database down
+    /// this is how long a request takes to fail with `DATABASE_UNAVAILABLE`.
+    pub acquire_timeout: Duration,
+}
+
+impl PoolSettings {
+    /// The settings `config` asks for.
+    pub fn from_config(config: &crate::Config) -> Self {
+        Self {
+            max_connections: config.db_max_connections,
+            acquire_timeout: Duration::from_secs(config.db_acquire_timeout_secs),
+        }
+    }
+}
+
+/// [`connect_with`] at most `max_connections`, waiting [`DEFAULT_ACQUIRE_TIMEOUT`] at most.
+pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbError> {
+    connect_with(
+        url,
+        PoolSettings {
+            max_connections,
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+        },
+    )
+    .await
+}
+
 /// Connects to `url`. On SQLite: write-ahead log with `synchronous=FULL` (an answered write
 /// survives a power cut), foreign keys on, and a busy timeout so concurrent writers wait
 /// instead of failing.
-pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbError> {
+///
+/// A lost database is survived without a restart: each connection is pinged before it is
+/// handed out (SeaORM's default `test_before_acquire`), a dead one is dropped and a new one
+/// opened, and no wait for a connection outlasts `settings.acquire_timeout`, so requests
+/// fail fast while the database is away and work again as soon as it answers.
+pub async fn connect_with(
+    url: &str,
+    settings: PoolSettings,
+) -> Result<DatabaseConnection, DbError> {
     let connect_error = |cause: String| DbError::Connect {
         url: redact_url(url),
         cause,
@@ -35,10 +79,13 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     let mut options = ConnectOptions::new(url);
     // Set on both backends: left alone, SeaORM gives SQLite a single connection, and every
     // read then queues behind a write's fsync.
+    // SeaORM hands both timeouts to the pool's acquire timeout, which also bounds opening a
+    // connection (sqlx retries a refused connect until then).
     options
-        .max_connections(max_connections)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
+        .max_connections(settings.max_connections)
+        .connect_timeout(settings.acquire_timeout)
+        .acquire_timeout(settings.acquire_timeout)
+        .test_before_acquire(true)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(SqliteJournalMode::Wal)

@@ -60,7 +60,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
         Command::Migrate { action } => {
             server::telemetry::init(&config.log_filter, config.log_format)
                 .context("invalid log filter (RUST_LOG / --log)")?;
-            let db = server::db::connect(&config.database_url, config.db_max_connections).await?;
+            let db = server::db::connect_with(
+                &config.database_url,
+                server::db::PoolSettings::from_config(&config),
+            )
+            .await?;
             match action {
                 MigrateAction::Up => Migrator::up(&db, None).await?,
                 MigrateAction::Down { steps } => Migrator::down(&db, Some(steps)).await?,
@@ -74,7 +78,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
         } => {
             server::telemetry::init(&config.log_filter, config.log_format)
                 .context("invalid log filter (RUST_LOG / --log)")?;
-            let db = server::db::connect(&config.database_url, config.db_max_connections).await?;
+            let db = server::db::connect_with(
+                &config.database_url,
+                server::db::PoolSettings::from_config(&config),
+            )
+            .await?;
             server::db::migrate(&db).await?;
             let (done, key) =
                 server::chat::rotate_command(&db, &config, new_key, batch_size).await?;
@@ -98,7 +106,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     server::telemetry::init(&config.log_filter, config.log_format)
         .context("invalid log filter (RUST_LOG / --log)")?;
     server::chat::check(&config)?;
-    let db = server::db::connect(&config.database_url, config.db_max_connections).await?;
+    let db = server::db::connect_with(
+        &config.database_url,
+        server::db::PoolSettings::from_config(&config),
+    )
+    .await?;
     server::db::migrate(&db).await?;
     let router = server::app(db, &config).await?;
     let listener = TcpListener::bind(config.addr)
