@@ -28,18 +28,27 @@ const RECOVERY: Duration = Duration::from_secs(30);
 const ME: &str = "{ me { id email } }";
 
 /// A TCP proxy on `127.0.0.1:0` in front of one upstream address. While cut, it closes
-/// every connection it had open and closes new ones as soon as they are accepted; once
-/// restored, it forwards again.
+/// every connection it had open and closes new ones as soon as they are accepted; while
+/// stalled, it closes every connection it had open and holds new ones open unanswered (a
+/// database behind a network that drops its packets); once restored, it forwards again.
 struct Proxy {
     addr: SocketAddr,
     state: Arc<Mutex<ProxyState>>,
     accept: JoinHandle<()>,
 }
 
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum Mode {
+    #[default]
+    Forward,
+    Cut,
+    Stall,
+}
+
 #[derive(Default)]
 struct ProxyState {
-    cut: bool,
-    /// One task per forwarded connection; aborting it closes both of its sockets.
+    mode: Mode,
+    /// One task per accepted connection; aborting it closes its sockets.
     connections: Vec<JoinHandle<()>>,
 }
 
@@ -54,18 +63,26 @@ impl Proxy {
         let accept = tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
                 let mut state = shared.lock().expect("proxy state");
-                if state.cut {
+                let task = match state.mode {
                     // Dropped at once: the client sees its connection end unanswered.
-                    continue;
-                }
-                let upstream = upstream.clone();
-                // Spawned and recorded under the lock, so `cut` can't miss it.
-                state.connections.retain(|task| !task.is_finished());
-                state.connections.push(tokio::spawn(async move {
-                    if let Ok(mut server) = TcpStream::connect(upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    Mode::Cut => continue,
+                    Mode::Stall => tokio::spawn(async move {
+                        let _held = client;
+                        std::future::pending::<()>().await;
+                    }),
+                    Mode::Forward => {
+                        let upstream = upstream.clone();
+                        tokio::spawn(async move {
+                            if let Ok(mut server) = TcpStream::connect(upstream).await {
+                                let _ =
+                                    tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                            }
+                        })
                     }
-                }));
+                };
+                // Spawned and recorded under the lock, so a change of mode can't miss it.
+                state.connections.retain(|task| !task.is_finished());
+                state.connections.push(task);
             }
         });
         Self {
@@ -89,9 +106,18 @@ impl Proxy {
 
     /// Closes every open connection; new ones are closed as soon as they arrive.
     async fn cut(&self) {
+        self.close_all_then(Mode::Cut).await;
+    }
+
+    /// Closes every open connection; new ones are held open and never answered.
+    async fn stall(&self) {
+        self.close_all_then(Mode::Stall).await;
+    }
+
+    async fn close_all_then(&self, mode: Mode) {
         let connections = {
             let mut state = self.state.lock().expect("proxy state");
-            state.cut = true;
+            state.mode = mode;
             std::mem::take(&mut state.connections)
         };
         for connection in connections {
@@ -103,7 +129,7 @@ impl Proxy {
 
     /// Forwards new connections again.
     fn restore(&self) {
-        self.state.lock().expect("proxy state").cut = false;
+        self.state.lock().expect("proxy state").mode = Mode::Forward;
     }
 }
 
@@ -162,15 +188,18 @@ fn assert_unavailable(error: &Value, what: &str) {
     );
 }
 
-#[tokio::test]
-async fn a_lost_database_fails_requests_fast_and_is_recovered_without_a_restart() {
-    if !std::env::var("TEST_DATABASE_URL").is_ok_and(|url| url.starts_with("postgres")) {
+/// Whether the test runs on PostgreSQL; says why it is skipped otherwise.
+fn on_postgres() -> bool {
+    let postgres = std::env::var("TEST_DATABASE_URL").is_ok_and(|url| url.starts_with("postgres"));
+    if !postgres {
         eprintln!("db_outage needs PostgreSQL (TEST_DATABASE_URL=postgres://…): skipped on SQLite");
-        return;
     }
-    let app = TestApp::spawn().await;
-    let people = trio(&app).await;
-    let (ann, bo) = (&people.ann, &people.bo);
+    postgres
+}
+
+/// A server instance on `app`'s database through a new [`Proxy`], with this test's
+/// timeouts.
+async fn behind_proxy(app: &TestApp) -> (Proxy, Instance) {
     let proxy = Proxy::start(host_and_port(app.database_url())).await;
     let server = app
         .instance_at(&proxy.url_for(app.database_url()), |config| {
@@ -178,6 +207,38 @@ async fn a_lost_database_fails_requests_fast_and_is_recovered_without_a_restart(
             config.request_timeout_secs = REQUEST_TIMEOUT_SECS;
         })
         .await;
+    (proxy, server)
+}
+
+/// Polls until `server` answers `me` for `token` again, and then until `/readyz` is 200
+/// (the chat listener back too); panics after [`RECOVERY`].
+async fn until_recovered(server: &Instance, token: &str, user_id: &str) {
+    let deadline = Instant::now() + RECOVERY;
+    loop {
+        let me = server.graphql_as(Some(token), ME, json!({})).await;
+        if me.status == 200 && me.body.get("errors").is_none() {
+            assert_eq!(me.body["data"]["me"]["id"], user_id);
+            break;
+        }
+        assert_eq!(me.error_code(), "DATABASE_UNAVAILABLE", "{}", me.body);
+        assert!(Instant::now() < deadline, "no recovery within {RECOVERY:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    while status_of(server, "/readyz").await != 200 {
+        assert!(Instant::now() < deadline, "not ready within {RECOVERY:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_lost_database_fails_requests_fast_and_is_recovered_without_a_restart() {
+    if !on_postgres() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let people = trio(&app).await;
+    let (ann, bo) = (&people.ann, &people.bo);
+    let (proxy, server) = behind_proxy(&app).await;
 
     let me = server.graphql_as(Some(&ann.token), ME, json!({})).await;
     assert_eq!(me.data()["me"]["email"], ann.email.as_str());
@@ -193,6 +254,22 @@ async fn a_lost_database_fails_requests_fast_and_is_recovered_without_a_restart(
     assert_eq!(response.status, 503, "{}", response.body);
     assert!(response.body.get("data").is_none(), "{}", response.body);
     assert_unavailable(&response.body["errors"][0], "signed in");
+    let raw = server
+        .http()
+        .post(server.url("/graphql"))
+        .bearer_auth(&ann.token)
+        .json(&json!({ "query": ME }))
+        .send()
+        .await
+        .expect("POST /graphql");
+    assert_eq!(raw.status(), 503);
+    assert_eq!(
+        raw.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1"),
+        "a 503 says when to retry"
+    );
 
     // Anonymous: GraphQL runs and its field fails: a field error in a 200.
     let started = Instant::now();
@@ -215,22 +292,7 @@ async fn a_lost_database_fails_requests_fast_and_is_recovered_without_a_restart(
 
     proxy.restore();
 
-    let deadline = Instant::now() + RECOVERY;
-    loop {
-        let me = server.graphql_as(Some(&ann.token), ME, json!({})).await;
-        if me.status == 200 && me.body.get("errors").is_none() {
-            assert_eq!(me.body["data"]["me"]["id"], ann.id.as_str());
-            break;
-        }
-        assert_eq!(me.error_code(), "DATABASE_UNAVAILABLE", "{}", me.body);
-        assert!(Instant::now() < deadline, "no recovery within {RECOVERY:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    // Ready again once the chat listener has reconnected too.
-    while status_of(&server, "/readyz").await != 200 {
-        assert!(Instant::now() < deadline, "not ready within {RECOVERY:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_recovered(&server, &ann.token, &ann.id).await;
 
     // A write through the recovered server, read back.
     let created = server
@@ -258,4 +320,35 @@ async fn a_lost_database_fails_requests_fast_and_is_recovered_without_a_restart(
     let received = next_received(&mut bo_ws).await;
     assert_eq!(received["id"], sent["id"]);
     assert_eq!(received["content"], "back again");
+}
+
+#[tokio::test]
+async fn an_unanswering_database_fails_requests_after_the_acquire_timeout() {
+    if !on_postgres() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let ann = app.sign_up("ann@example.io").await;
+    let (proxy, server) = behind_proxy(&app).await;
+    let me = server.graphql_as(Some(&ann.token), ME, json!({})).await;
+    assert_eq!(me.data()["me"]["id"], ann.id.as_str());
+
+    // Connections are accepted and never answered: only the acquire timeout ends the wait.
+    proxy.stall().await;
+    let started = Instant::now();
+    let response = server.graphql_as(Some(&ann.token), ME, json!({})).await;
+    let took = started.elapsed();
+    assert_eq!(response.status, 503, "{}", response.body);
+    assert_unavailable(&response.body["errors"][0], "unanswered");
+    let timeout = Duration::from_secs(ACQUIRE_TIMEOUT_SECS);
+    assert!(
+        took >= timeout - Duration::from_millis(100),
+        "gave up after {took:?}, before the acquire timeout"
+    );
+    assert!(took < PROMPTLY, "failed after {took:?}");
+    assert_eq!(status_of(&server, "/readyz").await, 503);
+    assert_eq!(status_of(&server, "/healthz").await, 200);
+
+    proxy.restore();
+    until_recovered(&server, &ann.token, &ann.id).await;
 }
