@@ -15,7 +15,7 @@ const PROMPTLY: Duration = Duration::from_secs(1);
 const PROTOCOLS: [WsProtocol; 2] = [WsProtocol::TransportWs, WsProtocol::LegacyWs];
 
 /// A socket on `instance`, signed in with `token`, subscribed to `messageReceived`.
-async fn subscribed(instance: &Instance, protocol: WsProtocol, token: &str) -> WsClient {
+pub async fn subscribed(instance: &Instance, protocol: WsProtocol, token: &str) -> WsClient {
     let mut ws = instance.ws(protocol).await;
     match ws
         .init(json!({ "authorization": format!("Bearer {token}") }))
@@ -41,7 +41,7 @@ async fn next_result(ws: &mut WsClient) -> Value {
 }
 
 /// The message the subscription on `ws` delivers next.
-async fn next_received(ws: &mut WsClient) -> Value {
+pub async fn next_received(ws: &mut WsClient) -> Value {
     let payload = next_result(ws).await;
     assert!(payload.get("errors").is_none(), "{payload}");
     payload["data"]["messageReceived"].clone()
@@ -52,7 +52,7 @@ async fn next_received(ws: &mut WsClient) -> Value {
 /// probes to `to` until each socket has received the latest one. Messages reach a
 /// subscription in the order they were sent (on PostgreSQL, in commit order through each
 /// instance's listener), so no probe is left to arrive afterwards.
-async fn until_live(
+pub async fn until_live(
     instance: &Instance,
     prober: &Account,
     to: &str,

@@ -13,6 +13,7 @@ mod chat_at_rest;
 mod chat_live;
 mod connections;
 mod constraints;
+mod db_outage;
 mod domain;
 mod graphiql;
 mod http;

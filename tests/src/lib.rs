@@ -91,6 +91,31 @@ impl TestApp {
         Instance::start(db, self.database.url(), chat_keys, |_| {}, |router| router).await
     }
 
+    /// Starts one more server on this app's database reached through `url` instead (the
+    /// same database by another route, such as a proxy the test can cut), with the
+    /// default settings changed by `configure`. Its pool (sized and timed by the
+    /// configuration) and, on PostgreSQL, its chat listener connect through `url`. It
+    /// stops when dropped.
+    pub async fn instance_at(
+        &self,
+        url: &str,
+        configure: impl FnOnce(&mut server::Config),
+    ) -> Instance {
+        let mut config = server::Config::new(url, ([127, 0, 0, 1], 0).into());
+        config.chat_keys = Some(self.chat_keys.clone());
+        configure(&mut config);
+        let db = server::db::connect_with(url, server::db::PoolSettings::from_config(&config))
+            .await
+            .unwrap_or_else(|err| panic!("connect to the test database at {url}: {err}"));
+        Instance::start(db, url, &self.chat_keys, |c| *c = config, |router| router).await
+    }
+
+    /// The URL of this app's database (on PostgreSQL, on the server `TEST_DATABASE_URL`
+    /// names).
+    pub fn database_url(&self) -> &str {
+        self.database.url()
+    }
+
     /// Whether the test runs on PostgreSQL (some database wording differs).
     pub fn is_postgres(&self) -> bool {
         self.database.is_postgres()

@@ -25,6 +25,9 @@ pub mod code {
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     /// Something failed on the server; the cause is only in the server log.
     pub const INTERNAL: &str = "INTERNAL";
+    /// The database could not be reached (refused, reset, no connection free in time): the
+    /// request may be retried shortly, unchanged. The cause is only in the server log.
+    pub const DATABASE_UNAVAILABLE: &str = "DATABASE_UNAVAILABLE";
     /// The document does not parse, or does not fit the schema (unknown field, wrong
     /// argument type, bad variable): nothing was executed.
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
@@ -86,6 +89,11 @@ pub enum Error {
     /// and values.
     #[error("internal error")]
     Internal(Arc<dyn std::error::Error + Send + Sync>),
+
+    /// The database could not be reached: not a bug, and the same request should work once
+    /// it is back. Like [`Error::Internal`], the cause is logged and never sent.
+    #[error("the database is unavailable, try again shortly")]
+    DatabaseUnavailable(Arc<sea_orm::DbErr>),
 }
 
 impl Error {
@@ -112,13 +120,64 @@ impl Error {
             Self::Conflict { .. } => code::CONFLICT,
             Self::RateLimited { .. } => code::RATE_LIMITED,
             Self::Internal(_) => code::INTERNAL,
+            Self::DatabaseUnavailable(_) => code::DATABASE_UNAVAILABLE,
         }
+    }
+
+    /// Whether this error means the request could be retried unchanged once the database
+    /// is back.
+    pub fn is_database_unavailable(&self) -> bool {
+        matches!(self, Self::DatabaseUnavailable(_))
     }
 }
 
 impl From<sea_orm::DbErr> for Error {
     fn from(err: sea_orm::DbErr) -> Self {
-        Self::internal(err)
+        Self::from(Arc::new(err))
+    }
+}
+
+impl From<Arc<sea_orm::DbErr>> for Error {
+    fn from(err: Arc<sea_orm::DbErr>) -> Self {
+        if is_unavailable(&err) {
+            Self::DatabaseUnavailable(err)
+        } else {
+            Self::Internal(err)
+        }
+    }
+}
+
+/// Whether `err` says the database could not be reached, rather than that a statement
+/// failed: no connection could be acquired in time (refused or unanswered connects, or
+/// every connection busy), a new connection failed (SeaORM's `Conn`: whatever the
+/// driver says, e.g. a peer that hangs up during the TLS negotiation reads as a protocol
+/// error), or a statement's connection broke (I/O error, reset, unexpected end) or
+/// PostgreSQL reported a connection exception (SQLSTATE class `08`) or is shutting down or
+/// starting up (`57P01`–`57P03`). Anything else, a constraint or a malformed statement,
+/// is a bug or a conflict and stays what it was.
+pub fn is_unavailable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(cause)) | DbErr::Query(RuntimeErr::SqlxError(cause)) => {
+            sqlx_unavailable(cause)
+        }
+        _ => false,
+    }
+}
+
+fn sqlx_unavailable(err: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    match err {
+        Sqlx::Io(_)
+        | Sqlx::Tls(_)
+        | Sqlx::PoolTimedOut
+        | Sqlx::PoolClosed
+        | Sqlx::WorkerCrashed => true,
+        Sqlx::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
     }
 }
 
@@ -176,10 +235,14 @@ impl<T> DbResultExt<T> for std::result::Result<T, sea_orm::DbErr> {
 
 impl ErrorExtensions for Error {
     fn extend(&self) -> async_graphql::Error {
-        if let Self::Internal(cause) = self {
-            // Logged here, inside the request's span, so the line carries the request id
-            // that the server adds to the client's copy of this error.
-            tracing::error!(error = %cause, "internal error");
+        // Logged here, inside the request's span, so the line carries the request id that
+        // the server adds to the client's copy of this error.
+        match self {
+            Self::Internal(cause) => tracing::error!(error = %cause, "internal error"),
+            Self::DatabaseUnavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+            }
+            _ => {}
         }
         async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
             ext.set("code", self.code());
@@ -302,6 +365,48 @@ mod tests {
         )));
         assert_eq!(message, "internal error");
         assert_eq!(ext.get("field"), None);
+    }
+
+    #[test]
+    fn an_unreachable_database_is_not_an_internal_error() {
+        use sea_orm::sqlx::Error as Sqlx;
+        use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr};
+        let sqlx = |err: Sqlx| RuntimeErr::SqlxError(Arc::new(err));
+        let refused = || Sqlx::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        let reset = || Sqlx::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        let unavailable = [
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+            DbErr::Conn(sqlx(refused())),
+            DbErr::Conn(sqlx(Sqlx::Protocol(
+                "unexpected response from SSLRequest".into(),
+            ))),
+            DbErr::Query(sqlx(reset())),
+            DbErr::Exec(sqlx(Sqlx::PoolTimedOut)),
+        ];
+        for err in unavailable {
+            let name = format!("{err:?}");
+            let (message, ext) = convert(Error::from(err));
+            assert_eq!(
+                ext.get("code"),
+                Some(&Value::from(code::DATABASE_UNAVAILABLE)),
+                "{name}"
+            );
+            assert_eq!(message, "the database is unavailable, try again shortly");
+        }
+        let bugs = [
+            DbErr::Query(sqlx(Sqlx::Protocol("garbled".into()))),
+            DbErr::Exec(sqlx(Sqlx::RowNotFound)),
+            DbErr::Custom("relation \"users\" does not exist".into()),
+        ];
+        for err in bugs {
+            let name = format!("{err:?}");
+            let (_, ext) = convert(Error::from(err));
+            assert_eq!(
+                ext.get("code"),
+                Some(&Value::from(code::INTERNAL)),
+                "{name}"
+            );
+        }
     }
 
     #[test]

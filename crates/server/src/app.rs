@@ -14,6 +14,13 @@
 //! at most `max_batch` operations (400 `BATCH_TOO_LARGE`), at most
 //! `max_concurrent_requests` run at once (503 at once, no queue) and each has
 //! `request_timeout` (504).
+//!
+//! With the database unreachable, a request fails within the pool's acquire timeout with
+//! `DATABASE_UNAVAILABLE` (see [`graph::error::code`]). Its HTTP status follows where it
+//! failed: when the session lookup that precedes GraphQL fails, nothing ran, and the answer
+//! is a request-level 503 with `Retry-After` (as `OVERLOADED`); once GraphQL runs, a field
+//! that fails is a field error in a 200 response like any other, beside whatever data
+//! did resolve. `/readyz` answers 503 meanwhile; `/healthz` stays 200.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -30,6 +37,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use graph::account::session;
+use graph::chat::bus::ChatBus;
 use graph::{Api, Authentication, ClientAddr};
 use sea_orm::DatabaseConnection;
 use tokio::sync::Semaphore;
@@ -50,6 +58,9 @@ use crate::ws::{self, WsSettings};
 pub struct AppState {
     pub schema: Api,
     pub db: DatabaseConnection,
+    /// Checked by `/readyz`: an instance whose chat listener is down misses other
+    /// instances' messages.
+    pub chat_bus: ChatBus,
     pub statements: StatementCounter,
     pub limits: HttpLimits,
     pub ws: WsSettings,
@@ -315,12 +326,19 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Ready when the database answers a ping (within the pool's acquire timeout) and, on
+/// PostgreSQL, the chat listener is connected; 503 otherwise, until both are back.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.db.ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(err) => {
-            tracing::warn!(error = %err, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
-        }
+    if let Err(err) = state.db.ping().await {
+        tracing::warn!(error = %err, "readiness check failed");
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
     }
+    if !state.chat_bus.is_listening() {
+        tracing::warn!("readiness check failed: the chat listener is reconnecting");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "chat listener reconnecting",
+        );
+    }
+    (StatusCode::OK, "ready")
 }

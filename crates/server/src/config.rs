@@ -45,6 +45,12 @@ pub struct Config {
     #[arg(long, env = "WORKGRAPH_DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
     pub db_max_connections: u32,
 
+    /// Seconds a statement waits for a database connection (opening one included) before
+    /// the request fails with `DATABASE_UNAVAILABLE`: how fast requests fail while the
+    /// database is unreachable, and how long they may queue when every connection is busy.
+    #[arg(long, env = "WORKGRAPH_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
+    pub db_acquire_timeout_secs: u64,
+
     /// How many days a session token stays valid after log-in.
     #[arg(long, env = "WORKGRAPH_SESSION_TTL_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=365), global = true)]
     pub session_ttl_days: u32,
@@ -218,6 +224,7 @@ impl Config {
             log_filter: "info,sqlx=warn".into(),
             log_format: LogFormat::Text,
             db_max_connections: 10,
+            db_acquire_timeout_secs: 3,
             session_ttl_days: 30,
             hash_concurrency: None,
             chat_keys: None,
@@ -284,6 +291,8 @@ mod tests {
     fn new_matches_the_parsed_defaults() {
         let parsed = Config::try_parse_from(["workgraph"]).expect("defaults parse");
         let new = Config::new(parsed.database_url.clone(), parsed.addr);
+        assert_eq!(new.db_max_connections, parsed.db_max_connections);
+        assert_eq!(new.db_acquire_timeout_secs, parsed.db_acquire_timeout_secs);
         assert_eq!(new.max_body_bytes, parsed.max_body_bytes);
         assert_eq!(new.max_batch, parsed.max_batch);
         assert_eq!(new.max_concurrent_requests, parsed.max_concurrent_requests);

@@ -23,28 +23,67 @@ pub enum DbError {
     Migrate(String),
 }
 
-/// Connects to the configured database with the configured pool size and, on SQLite,
+/// How long a statement waits for a pool connection unless configured
+/// (`WORKGRAPH_DB_ACQUIRE_TIMEOUT_SECS`).
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The pool's size, how long a statement waits for one of its connections, and SQLite's
 /// `synchronous` setting.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    /// Most connections open at once.
+    pub max_connections: u32,
+    /// Longest wait for a connection, opening a new one included. With the database down
+    /// this is how long a request takes to fail with `DATABASE_UNAVAILABLE`.
+    pub acquire_timeout: Duration,
+    /// On SQLite, whether every commit waits for the disk (`Full`) or only checkpoints do.
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+impl PoolSettings {
+    /// The settings `config` asks for.
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            max_connections: config.db_max_connections,
+            acquire_timeout: Duration::from_secs(config.db_acquire_timeout_secs),
+            sqlite_synchronous: match config.sqlite_synchronous {
+                SqliteSync::Full => SqliteSynchronous::Full,
+                SqliteSync::Normal => SqliteSynchronous::Normal,
+            },
+        }
+    }
+}
+
+/// Connects to the configured database with the configured [`PoolSettings`].
 pub async fn open(config: &Config) -> Result<DatabaseConnection, DbError> {
-    let synchronous = match config.sqlite_synchronous {
-        SqliteSync::Full => SqliteSynchronous::Full,
-        SqliteSync::Normal => SqliteSynchronous::Normal,
-    };
-    connect_with(&config.database_url, config.db_max_connections, synchronous).await
+    connect_with(&config.database_url, PoolSettings::from_config(config)).await
 }
 
-/// Connects to `url`. On SQLite: write-ahead log with `synchronous=FULL` (an answered write
-/// survives a power cut), foreign keys on, and a busy timeout so concurrent writers wait
-/// instead of failing.
+/// [`connect_with`] at most `max_connections`, waiting [`DEFAULT_ACQUIRE_TIMEOUT`] at most,
+/// with `synchronous=FULL` on SQLite.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbError> {
-    connect_with(url, max_connections, SqliteSynchronous::Full).await
+    connect_with(
+        url,
+        PoolSettings {
+            max_connections,
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+            sqlite_synchronous: SqliteSynchronous::Full,
+        },
+    )
+    .await
 }
 
-/// [`connect`] with SQLite's `synchronous` setting chosen.
-async fn connect_with(
+/// Connects to `url`. On SQLite: write-ahead log with `settings.sqlite_synchronous` (`FULL`,
+/// the default, makes an answered write survive a power cut), foreign keys on, and a busy timeout so concurrent writers wait
+/// instead of failing.
+///
+/// A lost database is survived without a restart: each connection is pinged before it is
+/// handed out (SeaORM's default `test_before_acquire`), a dead one is dropped and a new one
+/// opened, and no wait for a connection outlasts `settings.acquire_timeout`, so requests
+/// fail fast while the database is away and work again as soon as it answers.
+pub async fn connect_with(
     url: &str,
-    max_connections: u32,
-    synchronous: SqliteSynchronous,
+    settings: PoolSettings,
 ) -> Result<DatabaseConnection, DbError> {
     let connect_error = |cause: String| DbError::Connect {
         url: redact_url(url),
@@ -54,14 +93,17 @@ async fn connect_with(
     let mut options = ConnectOptions::new(url);
     // Set on both backends: left alone, SeaORM gives SQLite a single connection, and every
     // read then queues behind a write's fsync.
+    // SeaORM hands both timeouts to the pool's acquire timeout, which also bounds opening a
+    // connection (sqlx retries a refused connect until then).
     options
-        .max_connections(max_connections)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
+        .max_connections(settings.max_connections)
+        .connect_timeout(settings.acquire_timeout)
+        .acquire_timeout(settings.acquire_timeout)
+        .test_before_acquire(true)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(move |opts| {
             opts.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(synchronous)
+                .synchronous(settings.sqlite_synchronous)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5))
         });

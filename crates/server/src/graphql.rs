@@ -159,6 +159,11 @@ impl Call {
                     let batch = batch.data(authentication).data(ClientAddr(self.peer.ip()));
                     async_graphql::Executor::execute_batch(&state.schema, batch).await
                 }
+                Err(err) if err.is_database_unavailable() => {
+                    // Logs the cause, in this request's span.
+                    let error = err.extend();
+                    return database_unavailable(self.media_type, &error.message, self.request_id);
+                }
                 Err(err) => {
                     let error = err.extend().into_server_error(Pos::default());
                     let failed = || async_graphql::Response::from_errors(vec![error.clone()]);
@@ -380,14 +385,48 @@ pub(crate) fn refuse(
     response
 }
 
-/// Adds `extensions.requestId` to each `INTERNAL` error: its cause is only in the server
-/// log, and this id finds the line.
+/// Seconds a client is asked to wait (`Retry-After`) when the database is unavailable.
+const DATABASE_RETRY_AFTER_SECS: u64 = 1;
+
+/// The 503 for a request that failed before GraphQL ran because the database could not be
+/// reached: a [`refuse`] body carrying the request id, and `Retry-After`.
+fn database_unavailable(media_type: MediaType, message: &str, request_id: RequestId) -> Response {
+    let body = serde_json::json!({
+        "errors": [{
+            "message": message,
+            "extensions": {
+                "code": code::DATABASE_UNAVAILABLE,
+                "requestId": request_id.0.to_string(),
+            },
+        }],
+    });
+    let mut response = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, DATABASE_RETRY_AFTER_SECS.to_string())],
+        axum::Json(body),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, media_type.content_type());
+    response
+}
+
+/// Adds `extensions.requestId` to each `INTERNAL` and `DATABASE_UNAVAILABLE` error: their
+/// cause is only in the server log, and this id finds the line.
 fn stamp_request_id(errors: &mut [ServerError], request_id: RequestId) {
+    let logged = [
+        Value::from(code::INTERNAL),
+        Value::from(code::DATABASE_UNAVAILABLE),
+    ];
     for error in errors {
         let Some(extensions) = error.extensions.as_mut() else {
             continue;
         };
-        if extensions.get("code") == Some(&Value::from(code::INTERNAL)) {
+        if extensions
+            .get("code")
+            .is_some_and(|code| logged.contains(code))
+        {
             extensions.set("requestId", request_id.0.to_string());
         }
     }

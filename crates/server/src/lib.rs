@@ -27,6 +27,7 @@ use tokio::net::TcpListener;
 use graph::account::password::Passwords;
 use graph::account::rate_limit::LoginLimiter;
 use graph::account::session::SessionSettings;
+use graph::chat::bus::ChatBus;
 use graph::chat::limit::SendLimiter;
 
 pub use app::AppState;
@@ -41,12 +42,22 @@ pub fn default_hash_concurrency() -> usize {
 
 /// The schema with the database and the services `config` asks for.
 pub async fn schema(db: DatabaseConnection, config: &Config) -> anyhow::Result<graph::Api> {
+    let bus = chat::bus(&db, config).await?;
+    schema_with_bus(db, config, bus)
+}
+
+/// [`schema`] with chat events carried by `bus`.
+fn schema_with_bus(
+    db: DatabaseConnection,
+    config: &Config,
+    bus: ChatBus,
+) -> anyhow::Result<graph::Api> {
     let hash_concurrency = config
         .hash_concurrency
         .unwrap_or_else(default_hash_concurrency);
     let chat = graph::chat::Chat {
         keys: chat::keys(config)?,
-        bus: chat::bus(&db, config).await?,
+        bus,
         limiter: SendLimiter::new(config.chat_sends_per_minute),
     };
     let services = graph::Services {
@@ -79,10 +90,12 @@ pub async fn app(mut db: DatabaseConnection, config: &Config) -> anyhow::Result<
     let counter = statements.clone();
     db.set_metric_callback(move |_| counter.increment());
     let cors = cors::layer(&config.cors_origins)?;
-    let schema = schema(db.clone(), config).await?;
+    let bus = chat::bus(&db, config).await?;
+    let schema = schema_with_bus(db.clone(), config, bus.clone())?;
     let router = app::router(AppState {
         schema,
         db,
+        chat_bus: bus,
         statements,
         limits: app::HttpLimits::new(config),
         ws: ws::WsSettings::new(config),

@@ -11,11 +11,12 @@
 //! local subscriptions, which open it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use entity::chat_message;
-use sea_orm::sqlx::postgres::PgListener;
+use sea_orm::sqlx::postgres::{PgListener, PgPoolOptions};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
     Statement,
@@ -27,6 +28,11 @@ use uuid::Uuid;
 pub const CAPACITY: usize = 1024;
 /// The PostgreSQL channel.
 const CHANNEL: &str = "workgraph_chat";
+/// Longest wait for the listener's connection, per attempt.
+const LISTENER_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// First and longest pause between attempts to reconnect the listener.
+const RECONNECT_BACKOFF: (Duration, Duration) =
+    (Duration::from_millis(250), Duration::from_secs(5));
 
 /// What subscriptions hear about.
 #[derive(Debug)]
@@ -44,6 +50,8 @@ pub struct ChatBus {
     /// On PostgreSQL, events travel through `NOTIFY` and come back through the listener,
     /// to this instance as to the others.
     postgres: bool,
+    /// Whether the PostgreSQL listener is connected (see [`ChatBus::is_listening`]).
+    listening: Arc<AtomicBool>,
 }
 
 /// This process's subscribed users: a channel each, found by id or by address.
@@ -128,25 +136,39 @@ impl ChatBus {
         Self {
             routes: Arc::default(),
             postgres: false,
+            listening: Arc::new(AtomicBool::new(true)),
         }
     }
 
     /// A bus across every instance on the PostgreSQL database at `url`: starts this
     /// instance's listener (one connection of its own, not from the pool).
     pub async fn postgres(db: DatabaseConnection, url: &str) -> Result<Self, DbErr> {
-        let mut listener = PgListener::connect(url)
-            .await
-            .map_err(|err| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(err.into())))?;
-        listener
-            .listen(CHANNEL)
+        let listener = open_listener(url)
             .await
             .map_err(|err| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(err.into())))?;
         let routes = Arc::<Routes>::default();
-        tokio::spawn(listen(listener, db, Arc::downgrade(&routes)));
+        let listening = Arc::new(AtomicBool::new(true));
+        tokio::spawn(listen(
+            Listener {
+                url: url.to_owned(),
+                current: Some(listener),
+                listening: Arc::clone(&listening),
+            },
+            db,
+            Arc::downgrade(&routes),
+        ));
         Ok(Self {
             routes,
             postgres: true,
+            listening,
         })
+    }
+
+    /// Whether events sent through other instances reach this one's subscriptions: always
+    /// on SQLite; on PostgreSQL while the listener is connected (false from a failed
+    /// receive until it has reconnected and listens again).
+    pub fn is_listening(&self) -> bool {
+        !self.postgres || self.listening.load(Ordering::Relaxed)
     }
 
     /// The events for `user` (at address `email`) from now on.
@@ -215,21 +237,74 @@ impl Staged {
 /// Notifications handled together at most: one statement loads their messages.
 const BATCH: usize = 512;
 
+/// The listener's connection, as it comes and goes.
+struct Listener {
+    url: String,
+    /// `None` while disconnected.
+    current: Option<PgListener>,
+    listening: Arc<AtomicBool>,
+}
+
+/// A listener on [`CHANNEL`] over a connection of its own. Its pool of one (as
+/// `PgListener::connect` makes) waits at most [`LISTENER_CONNECT_TIMEOUT`] for the
+/// connection, so an attempt against an unreachable database ends and is retried by
+/// [`listen`] with back-off.
+async fn open_listener(url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .acquire_timeout(LISTENER_CONNECT_TIMEOUT)
+        .connect(url)
+        .await?;
+    let mut listener = PgListener::connect_with(&pool).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
 /// Turns notifications into local events until the bus is dropped. Whatever has arrived
 /// by the time one is handled goes with it, so a burst costs one `SELECT … IN` rather
-/// than one per message. A lost connection is re-established by `PgListener` on the next
-/// receive; notifications sent meanwhile are missed (subscribers refetch `conversations`
-/// on reconnect, as after any gap).
-async fn listen(mut listener: PgListener, db: DatabaseConnection, routes: std::sync::Weak<Routes>) {
+/// than one per message.
+///
+/// A connection that ends cleanly is re-established by `PgListener` inside the receive.
+/// Any receive that fails (the database is unreachable, the connection was reset) drops
+/// the listener whole and opens a new one, retried with back-off until the database
+/// answers; meanwhile [`ChatBus::is_listening`] is false. Notifications sent while
+/// disconnected are missed (subscribers refetch `conversations` on reconnect, as after any
+/// gap).
+async fn listen(mut listener: Listener, db: DatabaseConnection, routes: std::sync::Weak<Routes>) {
+    let mut backoff = RECONNECT_BACKOFF.0;
     loop {
-        let first = match listener.recv().await {
+        if routes.strong_count() == 0 {
+            return;
+        }
+        let Some(current) = listener.current.as_mut() else {
+            match open_listener(&listener.url).await {
+                Ok(fresh) => {
+                    tracing::info!("chat listener reconnected");
+                    listener.current = Some(fresh);
+                    listener.listening.store(true, Ordering::Relaxed);
+                    backoff = RECONNECT_BACKOFF.0;
+                }
+                Err(err) => {
+                    tracing::warn!(
+                        error = %err,
+                        retry_in_ms = backoff.as_millis(),
+                        "chat listener cannot reconnect"
+                    );
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(RECONNECT_BACKOFF.1);
+                }
+            }
+            continue;
+        };
+        let first = match current.recv().await {
             Ok(notification) => notification,
             Err(err) => {
-                tracing::warn!(error = %err, "chat listener lost its connection; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                if routes.strong_count() == 0 {
-                    return;
-                }
+                tracing::warn!(error = %err, "chat listener lost its connection; reconnecting");
+                listener.listening.store(false, Ordering::Relaxed);
+                // Dropped whole, whatever state its connection is in.
+                listener.current = None;
                 continue;
             }
         };
@@ -241,7 +316,7 @@ async fn listen(mut listener: PgListener, db: DatabaseConnection, routes: std::s
                 None => tracing::warn!("ignored a malformed chat notification"),
             }
             next = if notices.len() < BATCH {
-                listener.next_buffered()
+                current.next_buffered()
             } else {
                 None
             };

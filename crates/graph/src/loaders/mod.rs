@@ -146,12 +146,6 @@ impl Loaders {
     }
 }
 
-impl From<Arc<DbErr>> for Error {
-    fn from(err: Arc<DbErr>) -> Self {
-        Self::Internal(err)
-    }
-}
-
 /// Loads the row `key` names along a foreign key (a back reference such as
 /// `Project.client`): it exists unless deleted mid-request, which reads as `NOT_FOUND`.
 pub async fn required<K, V>(ctx: &async_graphql::Context<'_>, key: K) -> Result<V>
