@@ -8,9 +8,11 @@
 //! or `text/plain` POST can't run a mutation; 415), at most `max_body_bytes` (413), at most
 //! `max_batch` operations in a batch (400 `BATCH_TOO_LARGE`), at most
 //! `max_concurrent_requests` in flight (503 at once, no queue) and `request_timeout` each
-//! (504).
+//! (504). A refused body is still read to its end (within bounds) and dropped, so the
+//! client gets the refusal rather than a reset connection.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -18,8 +20,8 @@ use std::time::Duration;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql::{BatchRequest, BatchResponse, Data, ErrorExtensions, Pos, ServerError, Value};
 use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Request, State, WebSocketUpgrade};
+use axum::body::{Body, Bytes, HttpBody as _};
+use axum::extract::{ConnectInfo, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
@@ -110,9 +112,8 @@ static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The router with every route and layer.
 pub fn router(state: AppState) -> Router {
-    let body_limit = DefaultBodyLimit::max(state.limits.max_body_bytes);
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql).layer(body_limit))
+        .route("/graphql", get(graphiql).post(graphql))
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -163,6 +164,7 @@ async fn graphql(
     request: Request,
 ) -> Response {
     if !is_json(request.headers()) {
+        discard_body(request, &state.limits).await;
         return refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             refusal::UNSUPPORTED_MEDIA_TYPE,
@@ -190,9 +192,65 @@ async fn graphql(
     }
 }
 
+/// Reads and drops the body of a request refused for its headers, within the request
+/// timeout (see [`read_body`] on why). Nothing in it is parsed or run.
+async fn discard_body(request: Request, limits: &HttpLimits) {
+    let body = read_body(request.into_body(), 0);
+    let _ = tokio::time::timeout(limits.timeout, body).await;
+}
+
+/// How a body read by [`read_body`] ended.
+enum BodyRead {
+    Complete(Bytes),
+    /// Longer than the limit; what came was dropped.
+    TooLarge,
+    /// The connection failed mid-body.
+    Failed(String),
+}
+
+/// How far past its limit a body is read (and dropped) before its refusal goes out anyway,
+/// in multiples of the limit (at least [`MIN_DRAIN_BYTES`]).
+const DRAIN_FACTOR: usize = 8;
+/// The least a refused body is read past its limit.
+const MIN_DRAIN_BYTES: usize = 1024 * 1024;
+
+/// Reads `body` whole if it is at most `limit` bytes. A longer one is still read to its
+/// end, up to [`DRAIN_FACTOR`] times the limit, and dropped: a refusal sent while the
+/// client is still writing would close a connection with unread data in it, which resets
+/// the connection, and the client would get the reset instead of the answer. The caller's
+/// timeout bounds how long this takes.
+async fn read_body(mut body: Body, limit: usize) -> BodyRead {
+    let drain = limit.saturating_mul(DRAIN_FACTOR).max(MIN_DRAIN_BYTES);
+    let mut buffer = Vec::new();
+    let mut received = 0usize;
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(err) => return BodyRead::Failed(err.to_string()),
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        received = received.saturating_add(data.len());
+        if received <= limit {
+            buffer.extend_from_slice(&data);
+        } else {
+            buffer = Vec::new();
+            if received > drain {
+                break;
+            }
+        }
+    }
+    if received > limit {
+        BodyRead::TooLarge
+    } else {
+        BodyRead::Complete(Bytes::from(buffer))
+    }
+}
+
 /// Whether the request says its body is JSON: `application/json` or
 /// `application/graphql-response+json`, with or without parameters. Anything else (above all
-/// the types a cross-site form may send without a preflight) is refused unread.
+/// the types a cross-site form may send without a preflight) is refused unparsed.
 fn is_json(headers: &HeaderMap) -> bool {
     let Some(value) = headers
         .get(header::CONTENT_TYPE)
@@ -216,16 +274,24 @@ async fn execute(
         .headers()
         .get(header::AUTHORIZATION)
         .map(|value| value.to_str().unwrap_or_default().to_owned());
-    let body = match Bytes::from_request(request, &()).await {
-        Ok(body) => body,
-        Err(rejection) => {
-            let status = rejection.status();
-            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                refusal::PAYLOAD_TOO_LARGE
-            } else {
-                refusal::BAD_REQUEST
-            };
-            return refuse(status, code, &rejection.body_text());
+    let body = match read_body(request.into_body(), state.limits.max_body_bytes).await {
+        BodyRead::Complete(body) => body,
+        BodyRead::TooLarge => {
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                refusal::PAYLOAD_TOO_LARGE,
+                &format!(
+                    "the body is larger than {} bytes",
+                    state.limits.max_body_bytes
+                ),
+            );
+        }
+        BodyRead::Failed(err) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                refusal::BAD_REQUEST,
+                &format!("the body could not be read: {err}"),
+            );
         }
     };
     let batch = match serde_json::from_slice::<BatchRequest>(&body) {
