@@ -14,6 +14,7 @@ mod chat_live;
 mod connections;
 mod constraints;
 mod domain;
+mod fuzz;
 mod http;
 mod http_limits;
 mod migrations;
