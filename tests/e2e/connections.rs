@@ -445,3 +445,65 @@ async fn a_page_and_its_count_are_one_statement() {
     assert_eq!(tasks["totalCount"], 3);
     assert_eq!(tasks["nodes"], json!([{ "name": "a" }]));
 }
+
+/// `cursor` (a real one) with its sort value replaced by `value`, as a client may forge it.
+fn forged(cursor: &Value, value: &str) -> String {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let plain = URL_SAFE_NO_PAD
+        .decode(cursor.as_str().expect("a cursor"))
+        .expect("cursors are base64");
+    let plain = String::from_utf8(plain).expect("cursors are text");
+    let mut parts: Vec<&str> = plain.split('|').collect();
+    parts[4] = value;
+    URL_SAFE_NO_PAD.encode(parts.join("|"))
+}
+
+#[tokio::test]
+async fn a_forged_cursor_value_is_refused_or_read_by_id_never_an_internal_error() {
+    let app = TestApp::spawn().await;
+    let ann = app.sign_up("ann@example.io").await;
+    let projects = seed(&app.db, &ann, 1, &["a", "b", "c"]).await;
+    let id = projects[0].to_string();
+    for order in [json!(null), json!({ "field": "NAME" })] {
+        let page = app
+            .graphql_as(
+                Some(&ann.token),
+                TASKS,
+                json!({ "id": id, "first": 1, "orderBy": order }),
+            )
+            .await;
+        let cursor = page.data()["project"]["tasks"]["pageInfo"]["endCursor"].clone();
+        // The other kind of value than the order's: read as a position by id alone.
+        for value in ["s:YQ", "t:1790000000000000"] {
+            let response = app
+                .graphql_as(
+                    Some(&ann.token),
+                    TASKS,
+                    json!({ "id": id, "after": forged(&cursor, value), "orderBy": order }),
+                )
+                .await;
+            assert!(
+                response.data()["project"]["tasks"]["edges"].is_array(),
+                "{order} after {value}: {}",
+                response.body
+            );
+        }
+        // Values no stored row can have: NUL in text, instants outside years 0–9999.
+        for value in ["s:YQBi", "t:-210000000000000000", "t:300000000000000000"] {
+            let response = app
+                .graphql_as(
+                    Some(&ann.token),
+                    TASKS,
+                    json!({ "id": id, "after": forged(&cursor, value), "orderBy": order }),
+                )
+                .await;
+            assert_eq!(
+                response.error_code(),
+                "BAD_USER_INPUT",
+                "{order} after {value}: {}",
+                response.body
+            );
+        }
+    }
+}

@@ -1890,3 +1890,85 @@ async fn contact_details_are_visible_to_co_members_only() {
     );
     assert_eq!(seen.data()["updateTimeLog"]["user"]["phone"], "+1 555 0100");
 }
+
+/// NUL fits SQLite's text but not PostgreSQL's: it is refused on both, as input, with the
+/// field named, instead of failing in the database as an `INTERNAL` error.
+#[tokio::test]
+async fn a_nul_character_is_bad_input_in_every_text_field() {
+    let app = TestApp::spawn().await;
+    let ann = app.sign_up("ann@example.io").await;
+    let token = Some(ann.token.as_str());
+    let workspace = create_workspace(&app, &ann.token, "Acme").await;
+    let client = create_client(&app, &ann.token, &workspace, "Globex").await;
+    let project = create_project(&app, &ann.token, &workspace, &client, "Apollo").await;
+    let task = create_task(&app, &ann.token, &project, "Design").await;
+    let cases = [
+        (
+            CREATE_WORKSPACE,
+            json!({ "input": { "name": "Ac\u{0}me" } }),
+            "name",
+        ),
+        (
+            CREATE_WORKSPACE,
+            json!({ "input": { "name": "Acme 2", "description": "\u{0}" } }),
+            "description",
+        ),
+        (
+            CREATE_CLIENT,
+            json!({ "input": { "workspaceId": workspace, "name": "\u{0}" } }),
+            "name",
+        ),
+        (
+            CREATE_PROJECT,
+            json!({ "input": { "workspaceId": workspace, "clientId": client, "name": "a\u{0}" } }),
+            "name",
+        ),
+        (
+            CREATE_TASK,
+            json!({ "input": { "projectId": project, "name": "Build", "description": "x\u{0}y" } }),
+            "description",
+        ),
+        (
+            UPDATE_TASK,
+            json!({ "input": { "id": task, "name": "\u{0}" } }),
+            "name",
+        ),
+        (
+            "query($id: ID!, $needle: String) {
+                project(id: $id) { tasks(filter: { nameContains: $needle }) { totalCount } }
+            }",
+            json!({ "id": project, "needle": "De\u{0}" }),
+            "filter.nameContains",
+        ),
+    ];
+    for (query, variables, field) in cases {
+        let response = app.graphql_as(token, query, variables.clone()).await;
+        assert_error(
+            &response,
+            "BAD_USER_INPUT",
+            Some(field),
+            &variables.to_string(),
+        );
+    }
+    let response = app
+        .graphql(
+            SIGN_UP,
+            json!({ "input": { "name": "B\u{0}b", "email": "bob@example.io", "password": PASSWORD } }),
+        )
+        .await;
+    assert_error(&response, "BAD_USER_INPUT", Some("name"), "signUp name");
+
+    // Logging in with such an address fails as for any unknown one.
+    let response = app
+        .graphql(
+            "mutation($input: LogInInput!) { logIn(input: $input) { token } }",
+            json!({ "input": { "email": "ann@example.io\u{0}", "password": PASSWORD } }),
+        )
+        .await;
+    assert_eq!(
+        response.error_code(),
+        "UNAUTHENTICATED",
+        "{}",
+        response.body
+    );
+}

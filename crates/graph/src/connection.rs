@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_graphql::{Context, Object};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike as _, Utc};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -141,16 +141,22 @@ pub fn decode(text: &str, scope: Scope<'_>) -> Result<Cursor> {
     }
     let value = match value.split_once(':') {
         Some(("i", "")) => SortValue::Id,
+        // Only values the server could have put there: an instant of years 0–9999 (what
+        // RFC 3339 spells, and PostgreSQL stores) and text without NUL (which PostgreSQL's
+        // text can't hold). A forged cursor with anything else is refused here rather
+        // than by the database.
         Some(("t", micros)) => micros
             .parse::<i64>()
             .ok()
             .and_then(DateTime::<Utc>::from_timestamp_micros)
+            .filter(|at| (0..=9999).contains(&at.year()))
             .map(SortValue::Time)
             .ok_or_else(invalid)?,
         Some(("s", text)) => URL_SAFE_NO_PAD
             .decode(text)
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
+            .filter(|text| !text.contains('\0'))
             .map(SortValue::Text)
             .ok_or_else(invalid)?,
         _ => return Err(invalid()),
@@ -364,6 +370,28 @@ mod tests {
             parent,
             order: "NAME_ASC",
         }
+    }
+
+    #[test]
+    fn forged_values_the_database_could_not_compare_are_refused() {
+        let parent = Uuid::now_v7();
+        let forge = |value: &str| {
+            URL_SAFE_NO_PAD.encode(format!(
+                "v1|Project.tasks|{parent}|NAME_ASC|{value}|{}",
+                Uuid::now_v7()
+            ))
+        };
+        for value in [
+            format!("s:{}", URL_SAFE_NO_PAD.encode("a\0b")),
+            "t:-210000000000000000".to_owned(),
+            "t:300000000000000000".to_owned(),
+        ] {
+            assert!(
+                decode(&forge(&value), scope(parent)).is_err(),
+                "{value} is refused"
+            );
+        }
+        assert!(decode(&forge("t:0"), scope(parent)).is_ok());
     }
 
     #[test]

@@ -40,6 +40,8 @@ pub mod code {
     pub const TOO_MANY_ALIASES: &str = "TOO_MANY_ALIASES";
     /// The document is longer than the limit: nothing was parsed or executed.
     pub const QUERY_TOO_LARGE: &str = "QUERY_TOO_LARGE";
+    /// The document asks for `__schema` or `__type` and introspection is turned off.
+    pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
     /// Only the hash of a persisted query was sent and the server does not have it: send
     /// the document with the hash.
     pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";

@@ -134,7 +134,10 @@ pub fn build_with(db: sea_orm::DatabaseConnection, services: Services, settings:
     }
     Api {
         schema: builder.finish(),
-        limits: settings.limits,
+        limits: limits::Limits {
+            introspection: settings.introspection,
+            ..settings.limits
+        },
         persisted: (settings.persisted_queries > 0)
             .then(|| Arc::new(persisted::PersistedQueries::new(settings.persisted_queries))),
     }

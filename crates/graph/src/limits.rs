@@ -41,6 +41,9 @@ pub struct Limits {
     pub max_document_chars: usize,
     /// Most directives on one field.
     pub max_directives_per_field: usize,
+    /// Whether `__schema` and `__type` may be asked for; when not, a document that does is
+    /// refused with `INTROSPECTION_DISABLED` (`__typename` stays allowed: clients need it).
+    pub introspection: bool,
 }
 
 impl Default for Limits {
@@ -52,6 +55,7 @@ impl Default for Limits {
             max_aliases: 30,
             max_document_chars: 100_000,
             max_directives_per_field: 4,
+            introspection: true,
         }
     }
 }
@@ -126,6 +130,14 @@ impl Limits {
         };
         for (_, operation) in doc.operations.iter() {
             let height = heights.of(&operation.node.selection_set.node);
+            if !self.introspection && height.introspection > 0 {
+                return Err(refusal(
+                    code::INTROSPECTION_DISABLED,
+                    "introspection is turned off on this server; the schema is published as \
+                     schema.graphql"
+                        .to_owned(),
+                ));
+            }
             let too_deep = if height.ordinary > self.max_depth {
                 Some(self.max_depth)
             } else if height.introspection > self.max_introspection_depth {

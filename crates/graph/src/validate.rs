@@ -57,8 +57,15 @@ pub fn required_text(field: &str, value: &str, max: usize) -> Result<String> {
     Ok(trimmed.to_owned())
 }
 
-/// At most `max` characters (not bytes: the database counts characters too).
+/// At most `max` characters (not bytes: the database counts characters too), none of them
+/// NUL: PostgreSQL's text can't hold it, so both backends refuse it alike.
 pub fn max_chars(field: &str, value: &str, max: usize) -> Result<()> {
+    if value.contains('\0') {
+        return Err(Error::bad_input(
+            field,
+            format!("{field} must not contain a NUL character"),
+        ));
+    }
     if value.chars().count() > max {
         return Err(Error::bad_input(
             field,
@@ -132,6 +139,22 @@ mod tests {
             Err(Error::BadUserInput { field, .. }) => field,
             other => panic!("expected BAD_USER_INPUT, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn nul_characters_are_refused_in_every_text() {
+        assert_eq!(field_of(required_text("name", "a\0b", 100)), "name");
+        assert_eq!(
+            field_of(optional_text("description", Some("\0"), 500)),
+            "description"
+        );
+        assert_eq!(field_of(max_chars("filter", "x\0", 150)), "filter");
+        assert_eq!(field_of(email("email", "a\0@b.io")), "email");
+        assert_eq!(field_of(phone("phone", Some("12\u{0}34"))), "phone");
+        assert_eq!(
+            required_text("name", "a\u{301}b", 100).unwrap(),
+            "a\u{301}b"
+        );
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //! neither GraphQL media type gets 406, a body is at most `max_body_bytes` (413), a batch
 //! at most `max_batch` operations (400 `BATCH_TOO_LARGE`), at most
 //! `max_concurrent_requests` run at once (503 at once, no queue) and each has
-//! `request_timeout` (504).
+//! `request_timeout` (504). A refused body is still read to its end (within bounds) and
+//! dropped, so the client gets the refusal rather than a reset connection.
 //!
 //! With the database unreachable, a request fails within the pool's acquire timeout with
 //! `DATABASE_UNAVAILABLE` (see [`graph::error::code`]). Its HTTP status follows where it
@@ -30,7 +31,7 @@ use std::time::Duration;
 
 use async_graphql::Data;
 use async_graphql_axum::GraphQLProtocol;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, Request, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Query, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -48,7 +49,8 @@ use uuid::Uuid;
 
 use crate::Config;
 use crate::graphql::{
-    Call, Incoming, authorization, is_json, not_acceptable, refuse, request_from_params,
+    Call, Incoming, authorization, discard_body, is_json, not_acceptable, refuse,
+    request_from_params,
 };
 use crate::media_type::{self, MediaType};
 use crate::ws::{self, WsSettings};
@@ -135,12 +137,8 @@ static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The router with every route and layer.
 pub fn router(state: AppState) -> Router {
-    let body_limit = DefaultBodyLimit::max(state.limits.max_body_bytes);
     Router::new()
-        .route(
-            "/graphql",
-            get(graphql_get).post(graphql_post).layer(body_limit),
-        )
+        .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
         .route(crate::graphiql::ASSET_ROUTE, get(crate::graphiql::asset))
         .route("/healthz", get(healthz))
@@ -195,6 +193,7 @@ async fn graphql_post(
     let negotiated = media_type::negotiate(request.headers());
     let reply_as = negotiated.media_type.unwrap_or(MediaType::Json);
     if !is_json(request.headers()) {
+        discard_body(request, &state.limits).await;
         return refuse(
             reply_as,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -237,7 +236,8 @@ async fn graphql_get(
             );
         }
     };
-    if !params.contains_key("query") {
+    // A persisted query may come as its hash alone, in `extensions`.
+    if !params.contains_key("query") && !params.contains_key("extensions") {
         if negotiated.prefers_html {
             return graphiql().await.into_response();
         }

@@ -6,12 +6,13 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, ErrorExtensions, Pos, ServerError, Value};
-use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Request};
+use axum::body::{Body, Bytes, HttpBody as _};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use graph::ClientAddr;
@@ -19,8 +20,64 @@ use graph::account::session;
 use graph::error::code;
 use tracing::Span;
 
-use crate::app::{AppState, RequestId, refusal};
+use crate::app::{AppState, HttpLimits, RequestId, refusal};
 use crate::media_type::MediaType;
+
+/// Reads and drops the body of a request refused for its headers, within the request
+/// timeout (see [`read_body`] on why). Nothing in it is parsed or run.
+pub(crate) async fn discard_body(request: Request, limits: &HttpLimits) {
+    let body = read_body(request.into_body(), 0);
+    let _ = tokio::time::timeout(limits.timeout, body).await;
+}
+
+/// How a body read by [`read_body`] ended.
+enum BodyRead {
+    Complete(Bytes),
+    /// Longer than the limit; what came was dropped.
+    TooLarge,
+    /// The connection failed mid-body.
+    Failed(String),
+}
+
+/// How far past its limit a body is read (and dropped) before its refusal goes out anyway,
+/// in multiples of the limit (at least [`MIN_DRAIN_BYTES`]).
+const DRAIN_FACTOR: usize = 8;
+/// The least a refused body is read past its limit.
+const MIN_DRAIN_BYTES: usize = 1024 * 1024;
+
+/// Reads `body` whole if it is at most `limit` bytes. A longer one is still read to its
+/// end, up to [`DRAIN_FACTOR`] times the limit, and dropped: a refusal sent while the
+/// client is still writing would close a connection with unread data in it, which resets
+/// the connection, and the client would get the reset instead of the answer. The caller's
+/// timeout bounds how long this takes.
+async fn read_body(mut body: Body, limit: usize) -> BodyRead {
+    let drain = limit.saturating_mul(DRAIN_FACTOR).max(MIN_DRAIN_BYTES);
+    let mut buffer = Vec::new();
+    let mut received = 0usize;
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(err) => return BodyRead::Failed(err.to_string()),
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        received = received.saturating_add(data.len());
+        if received <= limit {
+            buffer.extend_from_slice(&data);
+        } else {
+            buffer = Vec::new();
+            if received > drain {
+                break;
+            }
+        }
+    }
+    if received > limit {
+        BodyRead::TooLarge
+    } else {
+        BodyRead::Complete(Bytes::from(buffer))
+    }
+}
 
 /// The `Authorization` header as text (not valid text reads as empty: an invalid session).
 pub(crate) fn authorization(headers: &HeaderMap) -> Option<String> {
@@ -196,17 +253,26 @@ impl Call {
     /// Reads and parses a `POST` body, refusing one that is too large, not a GraphQL
     /// request or a batch over the limit.
     async fn read_batch(&self, request: Request) -> Result<BatchRequest, Response> {
-        let body = Bytes::from_request(request, &())
-            .await
-            .map_err(|rejection| {
-                let status = rejection.status();
-                let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    refusal::PAYLOAD_TOO_LARGE
-                } else {
-                    refusal::BAD_REQUEST
-                };
-                refuse(self.media_type, status, code, &rejection.body_text())
-            })?;
+        let limit = self.state.limits.max_body_bytes;
+        let body = match read_body(request.into_body(), limit).await {
+            BodyRead::Complete(body) => body,
+            BodyRead::TooLarge => {
+                return Err(refuse(
+                    self.media_type,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    refusal::PAYLOAD_TOO_LARGE,
+                    &format!("the body is larger than {limit} bytes"),
+                ));
+            }
+            BodyRead::Failed(err) => {
+                return Err(refuse(
+                    self.media_type,
+                    StatusCode::BAD_REQUEST,
+                    refusal::BAD_REQUEST,
+                    &format!("the body could not be read: {err}"),
+                ));
+            }
+        };
         let batch = serde_json::from_slice::<BatchRequest>(&body).map_err(|err| {
             refuse(
                 self.media_type,

@@ -137,7 +137,9 @@ impl AccountMutation {
         limiter.check(&email, address)?;
 
         let db = ctx.db()?;
-        let found = if email.chars().count() <= validate::EMAIL_MAX {
+        // No account has an over-long address or one with NUL in it (which PostgreSQL's
+        // text can't even compare): those fail like any unknown email.
+        let found = if email.chars().count() <= validate::EMAIL_MAX && !email.contains('\0') {
             user::Entity::find()
                 .filter(user::Column::Email.eq(email.as_str()))
                 .one(db)

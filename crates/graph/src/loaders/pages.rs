@@ -13,11 +13,12 @@
 use std::collections::HashMap;
 
 use sea_orm::sea_query::{
-    Alias, Asterisk, ColumnRef, Condition, Expr, ExprTrait, IntoColumnRef, Order, Query,
-    SelectStatement, TableRef, WindowStatement,
+    Alias, Asterisk, ColumnRef, ColumnType, Condition, Expr, ExprTrait, IntoColumnRef, Order,
+    Query, SelectStatement, TableRef, WindowStatement,
 };
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, Iterable, Value,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
+    Iterable, Value,
 };
 use uuid::Uuid;
 
@@ -118,11 +119,19 @@ where
         let sort = self
             .sort
             .map(|(column, _)| Expr::col(Self::column(column, qualified)));
-        // A cursor's value kind follows its order, which its scope pins; should they
-        // disagree, comparing by id alone is the safe reading.
+        // A cursor's value kind follows its order, which its scope pins; but a client can
+        // forge one with the right scope and another kind, and PostgreSQL refuses to
+        // compare a timestamp with text. Should they disagree, comparing by id alone is
+        // the safe reading.
+        let holds_time = self.sort.is_some_and(|(column, _)| {
+            matches!(
+                column.def().get_column_type(),
+                ColumnType::TimestampWithTimeZone | ColumnType::Timestamp | ColumnType::DateTime
+            )
+        });
         let value = match (&sort, &after.value) {
-            (Some(_), SortValue::Time(at)) => Some(Expr::val(*at)),
-            (Some(_), SortValue::Text(text)) => Some(Expr::val(text.clone())),
+            (Some(_), SortValue::Time(at)) if holds_time => Some(Expr::val(*at)),
+            (Some(_), SortValue::Text(text)) if !holds_time => Some(Expr::val(text.clone())),
             _ => None,
         };
         let (left, right) = match (sort, value) {
