@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use async_graphql::parser::types::{
-    ExecutableDocument, OperationDefinition, Selection, SelectionSet,
+    ExecutableDocument, FragmentSpread, OperationDefinition, Selection, SelectionSet,
 };
 use async_graphql::{ErrorExtensionValues, ServerError, Value, Variables};
 
@@ -206,18 +206,57 @@ fn query_cost(doc: &ExecutableDocument, variables: &Variables) -> usize {
         .fold(0, usize::saturating_add)
 }
 
-/// Costs of selection sets within one operation (whose variables fill in `first`), each
-/// fragment measured once however often it is spread.
+/// A measure of selection sets in which each fragment is measured once however often it
+/// is spread, so a document of fragments spreading each other twice takes linear time, not
+/// exponential.
+trait Measure<'a> {
+    type Value: Copy + Default;
+
+    fn doc(&self) -> &'a ExecutableDocument;
+
+    /// The fragments measured so far; `None` while one is being measured.
+    fn fragments(&mut self) -> &mut HashMap<&'a str, Option<Self::Value>>;
+
+    fn of(&mut self, set: &'a SelectionSet) -> Self::Value;
+
+    /// The measure of a spread fragment, taken once and then remembered. An unknown
+    /// fragment, or one spread inside itself (a cycle, refused later by validation),
+    /// measures as nothing.
+    fn spread(&mut self, spread: &'a FragmentSpread) -> Self::Value {
+        let name = spread.fragment_name.node.as_str();
+        if let Some(known) = self.fragments().get(name) {
+            return known.unwrap_or_default();
+        }
+        let Some(fragment) = self.doc().fragments.get(&spread.fragment_name.node) else {
+            return Self::Value::default();
+        };
+        self.fragments().insert(name, None);
+        let measured = self.of(&fragment.node.selection_set.node);
+        self.fragments().insert(name, Some(measured));
+        measured
+    }
+}
+
+/// Costs of selection sets within one operation, whose variables fill in `first`
+/// ([`Measure`]).
 struct Costs<'a> {
     doc: &'a ExecutableDocument,
     operation: &'a OperationDefinition,
     variables: &'a Variables,
-    /// `None` while a fragment is being measured: a cycle (refused later by validation)
-    /// counts as nothing.
     fragments: HashMap<&'a str, Option<usize>>,
 }
 
-impl<'a> Costs<'a> {
+impl<'a> Measure<'a> for Costs<'a> {
+    type Value = usize;
+
+    fn doc(&self) -> &'a ExecutableDocument {
+        self.doc
+    }
+
+    fn fragments(&mut self) -> &mut HashMap<&'a str, Option<usize>> {
+        &mut self.fragments
+    }
+
     fn of(&mut self, set: &'a SelectionSet) -> usize {
         let mut total = 0usize;
         for selection in &set.items {
@@ -237,27 +276,15 @@ impl<'a> Costs<'a> {
                     }
                 }
                 Selection::InlineFragment(inline) => self.of(&inline.node.selection_set.node),
-                Selection::FragmentSpread(spread) => {
-                    let name = spread.node.fragment_name.node.as_str();
-                    match self.fragments.get(name) {
-                        Some(known) => known.unwrap_or_default(),
-                        None => match self.doc.fragments.get(&spread.node.fragment_name.node) {
-                            Some(fragment) => {
-                                self.fragments.insert(name, None);
-                                let measured = self.of(&fragment.node.selection_set.node);
-                                self.fragments.insert(name, Some(measured));
-                                measured
-                            }
-                            None => 0,
-                        },
-                    }
-                }
+                Selection::FragmentSpread(spread) => self.spread(&spread.node),
             };
             total = total.saturating_add(cost);
         }
         total
     }
+}
 
+impl Costs<'_> {
     /// The integer value of `field`'s argument `name`: a literal, or a variable's value
     /// from the request, else its default in the operation.
     fn int_argument(&self, field: &async_graphql::parser::types::Field, name: &str) -> Option<i32> {
@@ -326,16 +353,23 @@ impl Height {
     }
 }
 
-/// Heights of selection sets, each fragment measured once however often it is spread, so
-/// a document of fragments spreading each other twice costs linear time, not exponential.
+/// Heights of selection sets ([`Measure`]).
 struct Heights<'a> {
     doc: &'a ExecutableDocument,
-    /// `None` while a fragment is being measured: a cycle (refused later by validation)
-    /// counts as nothing.
     fragments: HashMap<&'a str, Option<Height>>,
 }
 
-impl<'a> Heights<'a> {
+impl<'a> Measure<'a> for Heights<'a> {
+    type Value = Height;
+
+    fn doc(&self) -> &'a ExecutableDocument {
+        self.doc
+    }
+
+    fn fragments(&mut self) -> &mut HashMap<&'a str, Option<Height>> {
+        &mut self.fragments
+    }
+
     fn of(&mut self, set: &'a SelectionSet) -> Height {
         let mut height = Height::default();
         for selection in &set.items {
@@ -356,21 +390,7 @@ impl<'a> Heights<'a> {
                     }
                 }
                 Selection::InlineFragment(inline) => self.of(&inline.node.selection_set.node),
-                Selection::FragmentSpread(spread) => {
-                    let name = spread.node.fragment_name.node.as_str();
-                    match self.fragments.get(name) {
-                        Some(known) => known.unwrap_or_default(),
-                        None => match self.doc.fragments.get(&spread.node.fragment_name.node) {
-                            Some(fragment) => {
-                                self.fragments.insert(name, None);
-                                let measured = self.of(&fragment.node.selection_set.node);
-                                self.fragments.insert(name, Some(measured));
-                                measured
-                            }
-                            None => Height::default(),
-                        },
-                    }
-                }
+                Selection::FragmentSpread(spread) => self.spread(&spread.node),
             };
             height = height.max(inner);
         }
