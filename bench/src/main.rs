@@ -11,6 +11,7 @@ mod load;
 mod report;
 mod seed;
 mod server;
+mod soak;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,6 +59,10 @@ struct Args {
 enum Command {
     /// Chat fan-out: message delivery delay to many WebSocket subscribers, and server RSS.
     Chat(chat::Args),
+    /// Soak: closed-loop clients mixing reads and `logTime` writes for a minute (optionally
+    /// across a SIGKILL of the server), then every acknowledged write checked in the
+    /// database. Exits 1 when a check fails.
+    Soak(soak::Args),
 }
 
 /// Where `cargo build --release` puts the server, relative to the workspace root.
@@ -81,8 +86,10 @@ fn main() -> ExitCode {
 
 fn try_main() -> Result<()> {
     let args = Args::parse();
-    if let Some(Command::Chat(chat)) = args.command {
-        return chat::main(chat);
+    match args.command {
+        Some(Command::Chat(chat)) => return chat::main(chat),
+        Some(Command::Soak(soak)) => return soak::main(soak),
+        None => {}
     }
     if !(args.seconds > 0.0 && args.seconds <= 3600.0) {
         bail!("--seconds must be in (0, 3600]");

@@ -70,6 +70,11 @@ pub fn project_id(w: usize, p: usize) -> Uuid {
     id(Kind::Project, w * PROJECTS + p)
 }
 
+/// Task `t` of project `p` of workspace `w`.
+pub fn task_id(w: usize, p: usize, t: usize) -> Uuid {
+    id(Kind::Task, (w * PROJECTS + p) * TASKS + t)
+}
+
 /// User `u` (1..200; 0 is the viewer, who signs up through the API).
 fn user_id(u: usize) -> Uuid {
     id(Kind::User, u)

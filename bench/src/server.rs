@@ -19,6 +19,8 @@ pub struct Server {
     child: Child,
     /// `http://127.0.0.1:<port>`
     pub base: String,
+    /// The loopback port it listens on.
+    pub port: u16,
     /// Every line the server wrote (stdout and stderr), in arrival order.
     output: Arc<Mutex<Vec<String>>>,
 }
@@ -37,7 +39,18 @@ impl Server {
         log: &str,
         env: &[(&str, &str)],
     ) -> Result<Self> {
-        let port = free_port()?;
+        Self::start_on(bin, database_url, log, env, free_port()?).await
+    }
+
+    /// [`Server::start_with`] on a given loopback port: the soak's restart comes back where
+    /// its clients are already sending.
+    pub async fn start_on(
+        bin: &Path,
+        database_url: &str,
+        log: &str,
+        env: &[(&str, &str)],
+        port: u16,
+    ) -> Result<Self> {
         let mut child = Command::new(bin)
             .envs(env.iter().copied())
             .env("DATABASE_URL", database_url)
@@ -61,6 +74,7 @@ impl Server {
         let mut server = Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
+            port,
             output,
         };
         server.wait_ready().await?;

@@ -4,7 +4,7 @@
 
 mod phases;
 mod report;
-mod seed;
+pub mod seed;
 mod send;
 mod socket;
 

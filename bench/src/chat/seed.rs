@@ -8,7 +8,7 @@
 use anyhow::Result;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use chrono::{Duration, SubsecRound as _, Utc};
+use chrono::{DateTime, Duration, SubsecRound as _, Utc};
 use entity::role::Role;
 use entity::{session, user, workspace, workspace_user};
 use rand_core::{OsRng, RngCore as _};
@@ -75,15 +75,8 @@ pub async fn seed(db: &DatabaseConnection, senders: usize, subscribers: usize) -
             created_at: Set(now),
             updated_at: Set(now),
         });
-        let token = new_token();
-        sessions.push(session::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            user_id: Set(user_id),
-            token_hash: Set(Sha256::digest(token.as_bytes()).to_vec()),
-            created_at: Set(now),
-            expires_at: Set(now + Duration::days(1)),
-            last_seen_at: Set(now),
-        });
+        let (session, token) = session(user_id, now);
+        sessions.push(session);
         accounts.push(Account { email, token });
     }
     insert_chunks(db, users).await?;
@@ -94,6 +87,21 @@ pub async fn seed(db: &DatabaseConnection, senders: usize, subscribers: usize) -
         senders: accounts,
         subscribers,
     })
+}
+
+/// A session for `user_id`, valid for a day from `now`, made as the server makes one; and
+/// its bearer token.
+pub fn session(user_id: Uuid, now: DateTime<Utc>) -> (session::ActiveModel, String) {
+    let token = new_token();
+    let session = session::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        token_hash: Set(Sha256::digest(token.as_bytes()).to_vec()),
+        created_at: Set(now),
+        expires_at: Set(now + Duration::days(1)),
+        last_seen_at: Set(now),
+    };
+    (session, token)
 }
 
 /// A session token as the server makes one: 32 random bytes, URL-safe base64, no padding.
