@@ -200,6 +200,38 @@ async fn persisted_queries_go_by_hash_once_the_server_has_the_document() {
     let body: Value = response.json().await.expect("a JSON answer");
     assert_eq!(body["data"]["me"]["id"], ann.id.as_str(), "{body}");
 
+    // A kept mutation can't be run by its hash over GET: GET runs queries only.
+    let mutation = "mutation { createWorkspace(input: { name: \"Via GET\" }) { id } }";
+    let by_hash = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(mutation) } });
+    let body = post(
+        &app,
+        &ann.token,
+        &json!({ "query": mutation, "extensions": by_hash }),
+    )
+    .await;
+    assert!(body["data"]["createWorkspace"]["id"].is_string(), "{body}");
+    let response = app
+        .http()
+        .get(
+            reqwest::Url::parse_with_params(
+                &app.url("/graphql"),
+                [("extensions", by_hash.to_string())],
+            )
+            .expect("a valid URL"),
+        )
+        .bearer_auth(&ann.token)
+        .send()
+        .await
+        .expect("GET /graphql");
+    assert_eq!(response.status().as_u16(), 405);
+    let count = post(
+        &app,
+        &ann.token,
+        &json!({ "query": "{ workspaces { totalCount } }" }),
+    )
+    .await;
+    assert_eq!(count["data"]["workspaces"]["totalCount"], 1, "{count}");
+
     // A hash that is not the document's is refused and runs nothing.
     let wrong = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256_hex("{ x }") } });
     let body = post(

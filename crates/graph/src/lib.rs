@@ -155,12 +155,23 @@ pub struct Api {
 }
 
 impl Api {
+    /// Fills in a persisted query's document from its hash (or keeps the document sent
+    /// with it), as [`async_graphql::Executor::execute`] does first; a transport that must
+    /// look at the document before it runs (`GET` runs queries only) calls this first.
+    pub fn resolve_persisted(
+        &self,
+        request: &mut async_graphql::Request,
+    ) -> Result<(), ServerError> {
+        match &self.persisted {
+            Some(persisted) => persisted.resolve(request),
+            None => Ok(()),
+        }
+    }
+
     /// Everything done to a request before async-graphql sees it: the persisted query
     /// filled in and the limits checked. Answers the document's cost.
     fn prepare(&self, request: &mut async_graphql::Request) -> Result<Option<usize>, ServerError> {
-        if let Some(persisted) = &self.persisted {
-            persisted.resolve(request)?;
-        }
+        self.resolve_persisted(request)?;
         self.limits.check(request)
     }
 }

@@ -19,7 +19,7 @@
 //! With the database unreachable, a request fails within the pool's acquire timeout with
 //! `DATABASE_UNAVAILABLE` (see [`graph::error::code`]). Its HTTP status follows where it
 //! failed: when the session lookup that precedes GraphQL fails, nothing ran, and the answer
-//! is a request-level 503 with `Retry-After` (as `OVERLOADED`); once GraphQL runs, a field
+//! is a request-level 503 (like `OVERLOADED`) with `Retry-After`; once GraphQL runs, a field
 //! that fails is a field error in a 200 response like any other, beside whatever data
 //! did resolve. `/readyz` answers 503 meanwhile; `/healthz` stays 200.
 
@@ -202,6 +202,7 @@ async fn graphql_post(
         );
     }
     let Some(media_type) = negotiated.media_type else {
+        discard_body(request, &state.limits).await;
         return not_acceptable();
     };
     let authorization = authorization(request.headers());
@@ -215,8 +216,24 @@ async fn graphql_post(
     call.guarded(Incoming::Body(request)).await
 }
 
-/// `GET /graphql`: a query from the URL, or GraphiQL for a browser that sent none.
+/// `GET /graphql`: a query from the URL, or GraphiQL for a browser that sent none. Every
+/// answer depends on `Accept`, and says so (`Vary`), so a cache between can't hand one
+/// client's page or media type to another.
 async fn graphql_get(
+    state: State<AppState>,
+    request_id: Extension<RequestId>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let mut response = answer_get(state, request_id, peer, headers, uri).await;
+    response
+        .headers_mut()
+        .append(header::VARY, HeaderValue::from_static("accept"));
+    response
+}
+
+async fn answer_get(
     State(state): State<AppState>,
     Extension(request_id): Extension<RequestId>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -269,12 +286,7 @@ async fn graphql_get(
         authorization: authorization(&headers),
         media_type,
     };
-    let mut response = call.guarded(Incoming::Query(request)).await;
-    // A cache in between must not serve one client's media type to another.
-    response
-        .headers_mut()
-        .append(header::VARY, HeaderValue::from_static("accept"));
-    response
+    call.guarded(Incoming::Query(request)).await
 }
 
 async fn graphiql() -> Response {

@@ -76,7 +76,8 @@ pub struct Config {
     #[arg(long, env = "WORKGRAPH_CHAT_SENDS_PER_MINUTE", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub chat_sends_per_minute: u32,
 
-    /// Largest `POST /graphql` body in bytes; a larger one is refused with 413 unread.
+    /// Largest `POST /graphql` body in bytes (413 past it, the rest read and dropped), and
+    /// largest WebSocket message.
     #[arg(long, env = "WORKGRAPH_MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..), global = true)]
     pub max_body_bytes: u64,
 
@@ -84,11 +85,11 @@ pub struct Config {
     #[arg(long, env = "WORKGRAPH_MAX_BATCH", default_value_t = 10, global = true)]
     pub max_batch: usize,
 
-    /// Most `POST /graphql` requests in flight at once; past it, 503 at once.
+    /// Most `/graphql` requests (`GET` and `POST`) in flight at once; past it, 503 at once.
     #[arg(long, env = "WORKGRAPH_MAX_CONCURRENT_REQUESTS", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub max_concurrent_requests: u32,
 
-    /// Seconds a `POST /graphql` may take, body included, before it is cut off with 504.
+    /// Seconds a `/graphql` request may take, body included, before it is cut off with 504.
     #[arg(long, env = "WORKGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
     pub request_timeout_secs: u64,
 

@@ -110,7 +110,7 @@ pub(crate) fn request_from_params(
 
 /// Whether the request says its body is JSON: `application/json` or
 /// `application/graphql-response+json`, with or without parameters. Anything else (above all
-/// the types a cross-site form may send without a preflight) is refused unread.
+/// the types a cross-site form may send without a preflight) is refused unparsed.
 pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     let Some(value) = headers
         .get(header::CONTENT_TYPE)
@@ -174,6 +174,12 @@ impl Call {
                 Err(refused) => return refused,
             },
             Incoming::Query(mut request) => {
+                // A persisted query's hash alone says nothing of what it runs: look at the
+                // document it stands for.
+                if let Err(error) = self.state.schema.resolve_persisted(&mut request) {
+                    let response = async_graphql::Response::from_errors(vec![error]);
+                    return respond(BatchResponse::Single(response), self.media_type);
+                }
                 let max_chars = self.state.schema.limits.max_document_chars;
                 if changes_data(&mut request, max_chars) {
                     let mut refused = refuse(

@@ -40,18 +40,9 @@ pub fn default_hash_concurrency() -> usize {
     available_parallelism().map_or(1, |cores| usize::from(cores).saturating_sub(1).max(1))
 }
 
-/// The schema with the database and the services `config` asks for.
-pub async fn schema(db: DatabaseConnection, config: &Config) -> anyhow::Result<graph::Api> {
-    let bus = chat::bus(&db, config).await?;
-    schema_with_bus(db, config, bus)
-}
-
-/// [`schema`] with chat events carried by `bus`.
-fn schema_with_bus(
-    db: DatabaseConnection,
-    config: &Config,
-    bus: ChatBus,
-) -> anyhow::Result<graph::Api> {
+/// The schema with the database, the services `config` asks for, and chat events carried
+/// by `bus`.
+fn schema(db: DatabaseConnection, config: &Config, bus: ChatBus) -> anyhow::Result<graph::Api> {
     let hash_concurrency = config
         .hash_concurrency
         .unwrap_or_else(default_hash_concurrency);
@@ -91,7 +82,7 @@ pub async fn app(mut db: DatabaseConnection, config: &Config) -> anyhow::Result<
     db.set_metric_callback(move |_| counter.increment());
     let cors = cors::layer(&config.cors_origins)?;
     let bus = chat::bus(&db, config).await?;
-    let schema = schema_with_bus(db.clone(), config, bus.clone())?;
+    let schema = schema(db.clone(), config, bus.clone())?;
     let router = app::router(AppState {
         schema,
         db,

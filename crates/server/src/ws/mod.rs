@@ -263,7 +263,8 @@ enum Refusal {
 impl Refusal {
     fn of(err: &async_graphql::Error) -> Self {
         let error_code = err.extensions.as_ref().and_then(|ext| ext.get("code"));
-        if error_code == Some(&async_graphql::Value::from(code::INTERNAL)) {
+        let failed = [code::INTERNAL, code::DATABASE_UNAVAILABLE].map(async_graphql::Value::from);
+        if error_code.is_some_and(|code| failed.contains(code)) {
             Self::Unavailable
         } else {
             Self::Forbidden
@@ -283,10 +284,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_internal_failure_is_not_a_forbidden_init() {
-        let internal = graph::Error::internal(std::io::Error::other("db down"));
+    fn a_failed_check_is_not_a_forbidden_init() {
+        let internal = graph::Error::internal(std::io::Error::other("disk on fire"));
         assert_eq!(
             Refusal::of(&internal.into()),
+            Refusal::Unavailable,
+            "a server fault may be retried"
+        );
+        // What the session lookup gives when the pool has no connection to hand out.
+        let outage = graph::Error::from(sea_orm::DbErr::ConnectionAcquire(
+            sea_orm::error::ConnAcquireErr::Timeout,
+        ));
+        assert!(outage.is_database_unavailable());
+        assert_eq!(
+            Refusal::of(&outage.into()),
             Refusal::Unavailable,
             "an outage may be retried"
         );
