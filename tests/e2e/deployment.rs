@@ -232,6 +232,25 @@ async fn persisted_queries_go_by_hash_once_the_server_has_the_document() {
     .await;
     assert_eq!(count["data"]["workspaces"]["totalCount"], 1, "{count}");
 
+    // A document refused by the limits is not kept.
+    let deep = format!("{{ {}id{} }}", "me { ".repeat(13), " }".repeat(13));
+    let deep_hash = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(&deep) } });
+    let body = post(
+        &app,
+        &ann.token,
+        &json!({ "query": deep, "extensions": deep_hash }),
+    )
+    .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "QUERY_TOO_DEEP",
+        "{body}"
+    );
+    let body = post(&app, &ann.token, &json!({ "extensions": deep_hash })).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_FOUND",
+        "{body}"
+    );
+
     // A hash that is not the document's is refused and runs nothing.
     let wrong = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256_hex("{ x }") } });
     let body = post(
@@ -245,4 +264,25 @@ async fn persisted_queries_go_by_hash_once_the_server_has_the_document() {
         "{body}"
     );
     assert!(body["data"].is_null(), "{body}");
+}
+
+#[tokio::test]
+async fn with_persisted_queries_off_a_hash_alone_is_not_supported() {
+    let app = TestApp::spawn_with_config(|config| config.persisted_queries = 0).await;
+    let ann = app.sign_up("ann@example.io").await;
+    let query = "{ me { id } }";
+    let extension = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(query) } });
+    let body = post(&app, &ann.token, &json!({ "extensions": extension })).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_SUPPORTED",
+        "{body}"
+    );
+    // With the document it runs as any request.
+    let body = post(
+        &app,
+        &ann.token,
+        &json!({ "query": query, "extensions": extension }),
+    )
+    .await;
+    assert_eq!(body["data"]["me"]["id"], ann.id.as_str(), "{body}");
 }

@@ -98,10 +98,10 @@ pub struct Services {
 /// answers introspection, and how many persisted queries it keeps.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
+    /// The limits on documents; with `limits.introspection` off, introspection is refused
+    /// and errors make no "did you mean" suggestions (for production, where
+    /// `schema.graphql` is what code generators read).
     pub limits: limits::Limits,
-    /// Introspection and "did you mean" suggestions in errors. On for local use; off in a
-    /// production deployment, where `schema.graphql` is what code generators read.
-    pub introspection: bool,
     /// How many automatic persisted queries to keep ([`persisted`]); 0 turns them off.
     pub persisted_queries: usize,
 }
@@ -110,7 +110,6 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             limits: limits::Limits::default(),
-            introspection: true,
             persisted_queries: 1_000,
         }
     }
@@ -129,15 +128,12 @@ pub fn build_with(db: sea_orm::DatabaseConnection, services: Services, settings:
         .register(schema().data(db).data(loader))
         .limit_complexity(settings.limits.max_complexity)
         .limit_directives(settings.limits.max_directives_per_field);
-    if !settings.introspection {
+    if !settings.limits.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }
     Api {
         schema: builder.finish(),
-        limits: limits::Limits {
-            introspection: settings.introspection,
-            ..settings.limits
-        },
+        limits: settings.limits,
         persisted: (settings.persisted_queries > 0)
             .then(|| Arc::new(persisted::PersistedQueries::new(settings.persisted_queries))),
     }
@@ -155,24 +151,36 @@ pub struct Api {
 }
 
 impl Api {
-    /// Fills in a persisted query's document from its hash (or keeps the document sent
-    /// with it), as [`async_graphql::Executor::execute`] does first; a transport that must
-    /// look at the document before it runs (`GET` runs queries only) calls this first.
+    /// Fills in a persisted query's document from its hash ([`persisted`]), as
+    /// [`async_graphql::Executor::execute`] does first; a transport that must look at the
+    /// document before it runs (`GET` runs queries only) calls this first. Answers the hash
+    /// to keep the document under once it passes the limits.
     pub fn resolve_persisted(
         &self,
         request: &mut async_graphql::Request,
-    ) -> Result<(), ServerError> {
+    ) -> Result<Option<String>, ServerError> {
         match &self.persisted {
             Some(persisted) => persisted.resolve(request),
-            None => Ok(()),
+            None if request.query.is_empty() && persisted::requested_hash(request)?.is_some() => {
+                Err(limits::refusal(
+                    error::code::PERSISTED_QUERY_NOT_SUPPORTED,
+                    "persisted queries are turned off on this server: send the document".to_owned(),
+                ))
+            }
+            None => Ok(None),
         }
     }
 
     /// Everything done to a request before async-graphql sees it: the persisted query
-    /// filled in and the limits checked. Answers the document's cost.
+    /// filled in, the limits checked, and a document sent with its hash kept. Answers the
+    /// document's cost.
     fn prepare(&self, request: &mut async_graphql::Request) -> Result<Option<usize>, ServerError> {
-        self.resolve_persisted(request)?;
-        self.limits.check(request)
+        let keep = self.resolve_persisted(request)?;
+        let cost = self.limits.check(request)?;
+        if let (Some(persisted), Some(hash)) = (&self.persisted, keep) {
+            persisted.keep(hash, &request.query);
+        }
+        Ok(cost)
     }
 }
 
@@ -221,15 +229,22 @@ impl async_graphql::Executor for Api {
         session_data: Option<std::sync::Arc<async_graphql::Data>>,
     ) -> async_graphql::futures_util::stream::BoxStream<'static, async_graphql::Response> {
         use async_graphql::futures_util::StreamExt;
-        if let Err(refused) = self.prepare(&mut request) {
-            let response = async_graphql::Response::from_errors(vec![refused]);
-            return async_graphql::futures_util::stream::once(async move { response }).boxed();
-        }
+        let cost = match self.prepare(&mut request) {
+            Ok(cost) => cost,
+            Err(refused) => {
+                let response = async_graphql::Response::from_errors(vec![refused]);
+                return async_graphql::futures_util::stream::once(async move { response }).boxed();
+            }
+        };
+        let maximum = self.limits.max_complexity;
         self.schema
             .execute_stream_with_session_data(request, session_data.unwrap_or_default())
-            .map(|mut response| {
+            .map(move |mut response| {
                 error::assign_codes(&mut response.errors);
-                response
+                match cost {
+                    Some(cost) => response.extension("cost", limits::cost_report(cost, maximum)),
+                    None => response,
+                }
             })
             .boxed()
     }

@@ -84,7 +84,8 @@ pub fn connection_cost(first: Option<i32>, child_complexity: usize) -> usize {
     first.max(1).saturating_mul(child_complexity).max(1)
 }
 
-fn refusal(code: &str, message: String) -> ServerError {
+/// An error with `extensions.code` = `code`, for a request refused before it runs.
+pub(crate) fn refusal(code: &str, message: String) -> ServerError {
     let mut error = ServerError::new(message, None);
     let mut extensions = ErrorExtensionValues::default();
     extensions.set("code", code);
@@ -94,7 +95,8 @@ fn refusal(code: &str, message: String) -> ServerError {
 
 impl Limits {
     /// Refuses `request` when its document is too long, has too many aliases, nests too
-    /// deep or costs too much; otherwise answers its cost (`None` for a document that does
+    /// deep, asks for introspection while it is off, or costs too much (or would take
+    /// validation more than that many selections to walk); otherwise answers its cost (`None` for a document that does
     /// not parse: async-graphql reports it).
     pub fn check(
         &self,
@@ -152,8 +154,20 @@ impl Limits {
                 ));
             }
         }
+        // What validation will walk: every selection with fragments inlined. Free fields
+        // (`__typename`) cost nothing, but a document of fragments spreading each other
+        // twice down to one would still take validation exponential time.
+        let mut selections = Selections {
+            doc,
+            fragments: HashMap::new(),
+        };
+        let walked = doc
+            .operations
+            .iter()
+            .map(|(_, operation)| selections.of(&operation.node.selection_set.node))
+            .fold(0, usize::saturating_add);
         let cost = query_cost(doc, &variables);
-        if cost > self.max_complexity {
+        if cost > self.max_complexity || walked > self.max_complexity {
             let mut error = refusal(code::QUERY_TOO_COMPLEX, too_complex_message());
             if let Some(extensions) = error.extensions.as_mut() {
                 extensions.set("cost", cost_report(cost, self.max_complexity));
@@ -334,6 +348,38 @@ fn count_aliases(doc: &ExecutableDocument) -> usize {
                 .map(|fragment| count(&fragment.node.selection_set.node)),
         )
         .sum()
+}
+
+/// Selections once fragments are inlined, each counting 1 ([`Measure`]).
+struct Selections<'a> {
+    doc: &'a ExecutableDocument,
+    fragments: HashMap<&'a str, Option<usize>>,
+}
+
+impl<'a> Measure<'a> for Selections<'a> {
+    type Value = usize;
+
+    fn doc(&self) -> &'a ExecutableDocument {
+        self.doc
+    }
+
+    fn fragments(&mut self) -> &mut HashMap<&'a str, Option<usize>> {
+        &mut self.fragments
+    }
+
+    fn of(&mut self, set: &'a SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|selection| {
+                let inner = match &selection.node {
+                    Selection::Field(field) => self.of(&field.node.selection_set.node),
+                    Selection::InlineFragment(inline) => self.of(&inline.node.selection_set.node),
+                    Selection::FragmentSpread(spread) => self.spread(&spread.node),
+                };
+                inner.saturating_add(1)
+            })
+            .fold(0, usize::saturating_add)
+    }
 }
 
 /// How deep a selection nests: ordinary fields, and separately the deepest `__schema` /
@@ -592,6 +638,20 @@ mod tests {
         query.push_str(" fragment F40 on Query { a { b } }");
         // Measured in linear time, the 2^40 spreads are refused for their cost (validation
         // would have walked every one of them).
+        assert_eq!(check(&query), Err(code::QUERY_TOO_COMPLEX.to_owned()));
+    }
+
+    #[test]
+    fn fragments_doubling_down_to_a_free_field_are_refused() {
+        // `__typename` costs nothing, but validation would still walk 2^30 spreads.
+        let mut query = String::from("{ ...F0 }");
+        for i in 0..30 {
+            query.push_str(&format!(
+                " fragment F{i} on Query {{ ...F{next} ...F{next} }}",
+                next = i + 1
+            ));
+        }
+        query.push_str(" fragment F30 on Query { __typename }");
         assert_eq!(check(&query), Err(code::QUERY_TOO_COMPLEX.to_owned()));
     }
 

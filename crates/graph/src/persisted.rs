@@ -6,16 +6,17 @@
 //!
 //! Done here rather than with async-graphql's extension: any schema extension sends every
 //! field's resolution through the extension chain, which costs a wide query a sixth of its
-//! CPU. A kept document is one that passed the limits ([`crate::limits`]) when it was sent
-//! in full, and passes them again each time it is used.
+//! CPU. A document is kept only once it has passed the limits ([`crate::limits`]), and passes
+//! them again each time it is used.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use async_graphql::{ErrorExtensionValues, Request, ServerError, Value};
+use async_graphql::{Request, ServerError, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::code;
+use crate::limits::refusal;
 
 /// The documents kept, by hash; the oldest goes when `capacity` is reached.
 pub struct PersistedQueries {
@@ -38,29 +39,14 @@ impl PersistedQueries {
         }
     }
 
-    /// Fills in `request`'s document from its hash, or keeps its document under the hash.
-    /// Requests without `extensions.persistedQuery` pass untouched.
-    pub fn resolve(&self, request: &mut Request) -> Result<(), ServerError> {
-        let Some(extension) = request.extensions.remove("persistedQuery") else {
-            return Ok(());
+    /// Fills in `request`'s document from its hash when it came without one. When it came
+    /// with one, checks the hash and answers it: the caller [`keep`](Self::keep)s the
+    /// document once it has passed the limits. `extensions.persistedQuery` stays on the
+    /// request, so doing this twice is harmless. Requests without it pass untouched.
+    pub fn resolve(&self, request: &mut Request) -> Result<Option<String>, ServerError> {
+        let Some(hash) = requested_hash(request)? else {
+            return Ok(None);
         };
-        let (version, hash) = match &extension {
-            Value::Object(fields) => (fields.get("version"), fields.get("sha256Hash")),
-            _ => (None, None),
-        };
-        if version != Some(&Value::from(1)) {
-            return Err(refusal(
-                code::PERSISTED_QUERY_NOT_SUPPORTED,
-                "only version 1 of extensions.persistedQuery is supported",
-            ));
-        }
-        let Some(Value::String(hash)) = hash else {
-            return Err(refusal(
-                code::BAD_USER_INPUT,
-                "extensions.persistedQuery needs sha256Hash",
-            ));
-        };
-        let hash = hash.to_ascii_lowercase();
         if request.query.is_empty() {
             let found = self
                 .documents
@@ -70,49 +56,68 @@ impl PersistedQueries {
             return match found {
                 Some(document) => {
                     request.query = document.to_string();
-                    Ok(())
+                    Ok(None)
                 }
                 // Apollo's link looks for this exact message (older versions) or the code.
                 None => Err(refusal(
                     code::PERSISTED_QUERY_NOT_FOUND,
-                    "PersistedQueryNotFound",
+                    "PersistedQueryNotFound".to_owned(),
                 )),
             };
         }
-        let actual = hex(&Sha256::digest(request.query.as_bytes()));
-        if actual != hash {
+        if hex(&Sha256::digest(request.query.as_bytes())) != hash {
             return Err(refusal(
                 code::BAD_USER_INPUT,
-                "extensions.persistedQuery.sha256Hash is not the SHA-256 of the query",
+                "extensions.persistedQuery.sha256Hash is not the SHA-256 of the query".to_owned(),
             ));
         }
-        if let Ok(mut documents) = self.documents.lock()
-            && !documents.by_hash.contains_key(&hash)
-        {
-            if documents.order.len() >= self.capacity
-                && let Some(oldest) = documents.order.pop_front()
-            {
-                documents.by_hash.remove(&oldest);
-            }
-            documents
-                .by_hash
-                .insert(hash.clone(), Arc::from(request.query.as_str()));
-            documents.order.push_back(hash);
+        Ok(Some(hash))
+    }
+
+    /// Keeps `document` under `hash` (the oldest goes when full).
+    pub fn keep(&self, hash: String, document: &str) {
+        let Ok(mut documents) = self.documents.lock() else {
+            return;
+        };
+        if documents.by_hash.contains_key(&hash) {
+            return;
         }
-        Ok(())
+        if documents.order.len() >= self.capacity
+            && let Some(oldest) = documents.order.pop_front()
+        {
+            documents.by_hash.remove(&oldest);
+        }
+        documents.by_hash.insert(hash.clone(), Arc::from(document));
+        documents.order.push_back(hash);
+    }
+}
+
+/// The hash `extensions.persistedQuery` names, lower-cased; `None` without the extension.
+pub fn requested_hash(request: &Request) -> Result<Option<String>, ServerError> {
+    let Some(extension) = request.extensions.get("persistedQuery") else {
+        return Ok(None);
+    };
+    let (version, hash) = match extension {
+        Value::Object(fields) => (fields.get("version"), fields.get("sha256Hash")),
+        _ => (None, None),
+    };
+    if version != Some(&Value::from(1)) {
+        return Err(refusal(
+            code::PERSISTED_QUERY_NOT_SUPPORTED,
+            "only version 1 of extensions.persistedQuery is supported".to_owned(),
+        ));
+    }
+    match hash {
+        Some(Value::String(hash)) => Ok(Some(hash.to_ascii_lowercase())),
+        _ => Err(refusal(
+            code::BAD_USER_INPUT,
+            "extensions.persistedQuery needs sha256Hash".to_owned(),
+        )),
     }
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-fn refusal(code: &str, message: &str) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    let mut extensions = ErrorExtensionValues::default();
-    extensions.set("code", code);
-    error.extensions = Some(extensions);
-    error
 }
 
 #[cfg(test)]
@@ -145,9 +150,11 @@ mod tests {
             .resolve(&mut with_extension("", &hash))
             .expect_err("not kept yet");
         assert_eq!(code_of(&err).as_deref(), Some("PERSISTED_QUERY_NOT_FOUND"));
-        cache
+        let kept = cache
             .resolve(&mut with_extension(query, &hash))
-            .expect("kept");
+            .expect("the hash matches");
+        assert_eq!(kept.as_deref(), Some(hash.as_str()));
+        cache.keep(hash.clone(), query);
         let mut request = with_extension("", &hash);
         cache.resolve(&mut request).expect("found");
         assert_eq!(request.query, query);
@@ -169,10 +176,7 @@ mod tests {
         let cache = PersistedQueries::new(2);
         let queries = ["{ a }", "{ b }", "{ c }"];
         for query in queries {
-            let hash = hex(&Sha256::digest(query.as_bytes()));
-            cache
-                .resolve(&mut with_extension(query, &hash))
-                .expect("kept");
+            cache.keep(hex(&Sha256::digest(query.as_bytes())), query);
         }
         let found = |query: &str| {
             let hash = hex(&Sha256::digest(query.as_bytes()));

@@ -65,9 +65,9 @@ fn schema(db: DatabaseConnection, config: &Config, bus: ChatBus) -> anyhow::Resu
             max_complexity: config.max_query_cost,
             max_aliases: config.max_aliases,
             max_document_chars: config.max_query_chars,
+            introspection: config.introspection,
             ..graph::limits::Limits::default()
         },
-        introspection: config.introspection,
         persisted_queries: config.persisted_queries,
     };
     Ok(graph::build_with(db, services, settings))
