@@ -157,6 +157,24 @@ async fn post(app: &TestApp, token: &str, body: &Value) -> Value {
         .expect("a JSON answer")
 }
 
+/// `GET /graphql` with only `extensions` (a persisted query's hash): status and body.
+async fn get_by_hash(app: &TestApp, token: &str, extensions: &Value) -> (u16, Value) {
+    let url = reqwest::Url::parse_with_params(
+        &app.url("/graphql"),
+        [("extensions", extensions.to_string())],
+    )
+    .expect("a valid URL");
+    let response = app
+        .http()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("GET /graphql");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a JSON answer"))
+}
+
 #[tokio::test]
 async fn persisted_queries_go_by_hash_once_the_server_has_the_document() {
     let app = TestApp::spawn().await;
@@ -184,20 +202,7 @@ async fn persisted_queries_go_by_hash_once_the_server_has_the_document() {
     // The hash alone now runs it, over POST and over GET.
     let body = post(&app, &ann.token, &json!({ "extensions": extension })).await;
     assert_eq!(body["data"]["me"]["email"], "ann@example.io", "{body}");
-    let response = app
-        .http()
-        .get(
-            reqwest::Url::parse_with_params(
-                &app.url("/graphql"),
-                [("extensions", extension.to_string())],
-            )
-            .expect("a valid URL"),
-        )
-        .bearer_auth(&ann.token)
-        .send()
-        .await
-        .expect("GET /graphql");
-    let body: Value = response.json().await.expect("a JSON answer");
+    let (_, body) = get_by_hash(&app, &ann.token, &extension).await;
     assert_eq!(body["data"]["me"]["id"], ann.id.as_str(), "{body}");
 
     // A kept mutation can't be run by its hash over GET: GET runs queries only.
@@ -210,20 +215,8 @@ async fn persisted_queries_go_by_hash_once_the_server_has_the_document() {
     )
     .await;
     assert!(body["data"]["createWorkspace"]["id"].is_string(), "{body}");
-    let response = app
-        .http()
-        .get(
-            reqwest::Url::parse_with_params(
-                &app.url("/graphql"),
-                [("extensions", by_hash.to_string())],
-            )
-            .expect("a valid URL"),
-        )
-        .bearer_auth(&ann.token)
-        .send()
-        .await
-        .expect("GET /graphql");
-    assert_eq!(response.status().as_u16(), 405);
+    let (status, body) = get_by_hash(&app, &ann.token, &by_hash).await;
+    assert_eq!(status, 405, "{body}");
     let count = post(
         &app,
         &ann.token,
