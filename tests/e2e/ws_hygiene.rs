@@ -135,6 +135,19 @@ async fn a_subscribe_with_a_running_id_closes_with_4409() {
 }
 
 #[tokio::test]
+async fn an_operation_id_over_128_bytes_closes_with_4400() {
+    let app = TestApp::spawn().await;
+    let mut ws = initialised(&app, WsProtocol::TransportWs, "ann@example.io").await;
+    ws.subscribe(&"i".repeat(128), TYPENAME).await;
+    answers_typename(&mut ws, &"i".repeat(128)).await;
+    ws.subscribe(&"i".repeat(129), TYPENAME).await;
+    assert_eq!(
+        ws.next_close().await,
+        Some((4400, "Operation ids are at most 128 bytes".to_owned()))
+    );
+}
+
+#[tokio::test]
 async fn an_id_is_free_again_once_its_operation_completed() {
     let app = TestApp::spawn().await;
     let mut ws = initialised(&app, WsProtocol::TransportWs, "ann@example.io").await;
@@ -165,7 +178,7 @@ async fn a_close_reason_is_cut_to_123_bytes_on_a_character_boundary() {
     let app = TestApp::spawn().await;
     let mut ws = initialised(&app, WsProtocol::TransportWs, "ann@example.io").await;
     // "Subscriber for x" is 16 bytes, then two-byte characters: byte 123 is inside one.
-    let id = format!("x{}", "é".repeat(100));
+    let id = format!("x{}", "é".repeat(55));
     ws.subscribe(&id, RECEIVED).await;
     ws.subscribe(&id, RECEIVED).await;
     let (code, reason) = ws.next_close().await.expect("a close frame");

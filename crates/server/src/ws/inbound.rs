@@ -36,6 +36,9 @@ enum Verdict {
     Close(u16, String),
 }
 
+/// The longest operation id a client may choose.
+const MAX_ID_BYTES: usize = 128;
+
 /// The read half as async-graphql reads it: frames pass through once inspected, and the
 /// stream ends (ending async-graphql) after a close frame of ours.
 pub(super) struct Inbound {
@@ -70,6 +73,18 @@ impl Inbound {
             ("connection_init", _) => {
                 self.init_deadline = None;
                 Verdict::Pass
+            }
+            // An id is kept while its operation runs (here and in async-graphql): a long
+            // one would make each of a socket's operations cost up to a whole message.
+            ("subscribe" | "start", Some(id)) if id.len() > MAX_ID_BYTES => {
+                let code = match self.dialect {
+                    WebSocketProtocols::GraphQLWS => close::BAD_REQUEST,
+                    WebSocketProtocols::SubscriptionsTransportWS => close::PROTOCOL_ERROR,
+                };
+                Verdict::Close(
+                    code,
+                    format!("Operation ids are at most {MAX_ID_BYTES} bytes"),
+                )
             }
             // async-graphql takes either name in either protocol.
             ("subscribe" | "start", Some(id)) => {
