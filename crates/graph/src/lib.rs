@@ -172,12 +172,12 @@ impl Api {
     }
 
     /// Everything done to a request before async-graphql sees it: the persisted query
-    /// filled in, the limits checked, and a document sent with its hash kept. Answers the
-    /// document's cost.
+    /// filled in, the limits checked, and a document sent with its hash kept if it parsed
+    /// and fits the limits. Answers the document's cost.
     fn prepare(&self, request: &mut async_graphql::Request) -> Result<Option<usize>, ServerError> {
         let keep = self.resolve_persisted(request)?;
         let cost = self.limits.check(request)?;
-        if let (Some(persisted), Some(hash)) = (&self.persisted, keep) {
+        if let (Some(persisted), Some(hash), Some(_)) = (&self.persisted, keep, cost) {
             persisted.keep(hash, &request.query);
         }
         Ok(cost)
