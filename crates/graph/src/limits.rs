@@ -96,8 +96,8 @@ pub(crate) fn refusal(code: &str, message: String) -> ServerError {
 impl Limits {
     /// Refuses `request` when its document is too long, has too many aliases, nests too
     /// deep, asks for introspection while it is off, or costs too much (or would take
-    /// validation more than that many selections to walk); otherwise answers its cost (`None` for a document that does
-    /// not parse: async-graphql reports it).
+    /// validation more than that many selections to walk); otherwise answers its cost
+    /// (`None` for a document that does not parse: async-graphql reports it).
     pub fn check(
         &self,
         request: &mut async_graphql::Request,
@@ -127,8 +127,7 @@ impl Limits {
             ));
         }
         let mut heights = Heights {
-            doc,
-            fragments: HashMap::new(),
+            memo: Memo::new(doc),
         };
         for (_, operation) in doc.operations.iter() {
             let height = heights.of(&operation.node.selection_set.node);
@@ -154,19 +153,10 @@ impl Limits {
                 ));
             }
         }
-        // What validation will walk: every selection with fragments inlined. Free fields
-        // (`__typename`) cost nothing, but a document of fragments spreading each other
-        // twice down to one would still take validation exponential time.
-        let mut selections = Selections {
-            doc,
-            fragments: HashMap::new(),
-        };
-        let walked = doc
-            .operations
-            .iter()
-            .map(|(_, operation)| selections.of(&operation.node.selection_set.node))
-            .fold(0, usize::saturating_add);
-        let cost = query_cost(doc, &variables);
+        // `walked` is what validation will walk: every selection with fragments inlined.
+        // Free fields (`__typename`) cost nothing, but a document of fragments spreading
+        // each other twice down to one would still take validation exponential time.
+        let Cost { cost, walked } = query_cost(doc, &variables);
         if cost > self.max_complexity || walked > self.max_complexity {
             let mut error = refusal(code::QUERY_TOO_COMPLEX, too_complex_message());
             if let Some(extensions) = error.extensions.as_mut() {
@@ -205,19 +195,33 @@ pub fn cost_report(cost: usize, maximum: usize) -> Value {
 /// The cost of every operation in `doc` together, as async-graphql's validation computes
 /// it: a field costs 1 plus its children, a connection [`connection_cost`] of its `first`
 /// (a literal or a variable) and its children, fragments counted where they are spread.
-fn query_cost(doc: &ExecutableDocument, variables: &Variables) -> usize {
+fn query_cost(doc: &ExecutableDocument, variables: &Variables) -> Cost {
     doc.operations
         .iter()
         .map(|(_, operation)| {
             let mut costs = Costs {
-                doc,
+                memo: Memo::new(doc),
                 operation: &operation.node,
                 variables,
-                fragments: HashMap::new(),
             };
             costs.of(&operation.node.selection_set.node)
         })
-        .fold(0, usize::saturating_add)
+        .fold(Cost::default(), Cost::add)
+}
+
+/// What a [`Measure`] has measured of each fragment; `None` while one is being measured.
+struct Memo<'a, T> {
+    doc: &'a ExecutableDocument,
+    fragments: HashMap<&'a str, Option<T>>,
+}
+
+impl<'a, T> Memo<'a, T> {
+    fn new(doc: &'a ExecutableDocument) -> Self {
+        Self {
+            doc,
+            fragments: HashMap::new(),
+        }
+    }
 }
 
 /// A measure of selection sets in which each fragment is measured once however often it
@@ -226,10 +230,7 @@ fn query_cost(doc: &ExecutableDocument, variables: &Variables) -> usize {
 trait Measure<'a> {
     type Value: Copy + Default;
 
-    fn doc(&self) -> &'a ExecutableDocument;
-
-    /// The fragments measured so far; `None` while one is being measured.
-    fn fragments(&mut self) -> &mut HashMap<&'a str, Option<Self::Value>>;
+    fn memo(&mut self) -> &mut Memo<'a, Self::Value>;
 
     fn of(&mut self, set: &'a SelectionSet) -> Self::Value;
 
@@ -238,61 +239,82 @@ trait Measure<'a> {
     /// measures as nothing.
     fn spread(&mut self, spread: &'a FragmentSpread) -> Self::Value {
         let name = spread.fragment_name.node.as_str();
-        if let Some(known) = self.fragments().get(name) {
+        let memo = self.memo();
+        if let Some(known) = memo.fragments.get(name) {
             return known.unwrap_or_default();
         }
-        let Some(fragment) = self.doc().fragments.get(&spread.fragment_name.node) else {
+        let Some(fragment) = memo.doc.fragments.get(&spread.fragment_name.node) else {
             return Self::Value::default();
         };
-        self.fragments().insert(name, None);
+        memo.fragments.insert(name, None);
         let measured = self.of(&fragment.node.selection_set.node);
-        self.fragments().insert(name, Some(measured));
+        self.memo().fragments.insert(name, Some(measured));
         measured
+    }
+}
+
+/// A selection's cost, and how many selections validation walks for it (fragments
+/// inlined, free fields included).
+#[derive(Debug, Clone, Copy, Default)]
+struct Cost {
+    cost: usize,
+    walked: usize,
+}
+
+impl Cost {
+    fn add(self, other: Self) -> Self {
+        Self {
+            cost: self.cost.saturating_add(other.cost),
+            walked: self.walked.saturating_add(other.walked),
+        }
     }
 }
 
 /// Costs of selection sets within one operation, whose variables fill in `first`
 /// ([`Measure`]).
 struct Costs<'a> {
-    doc: &'a ExecutableDocument,
+    memo: Memo<'a, Cost>,
     operation: &'a OperationDefinition,
     variables: &'a Variables,
-    fragments: HashMap<&'a str, Option<usize>>,
 }
 
 impl<'a> Measure<'a> for Costs<'a> {
-    type Value = usize;
+    type Value = Cost;
 
-    fn doc(&self) -> &'a ExecutableDocument {
-        self.doc
+    fn memo(&mut self) -> &mut Memo<'a, Cost> {
+        &mut self.memo
     }
 
-    fn fragments(&mut self) -> &mut HashMap<&'a str, Option<usize>> {
-        &mut self.fragments
-    }
-
-    fn of(&mut self, set: &'a SelectionSet) -> usize {
-        let mut total = 0usize;
+    fn of(&mut self, set: &'a SelectionSet) -> Cost {
+        let mut total = Cost::default();
         for selection in &set.items {
-            let cost = match &selection.node {
-                // Free, as in validation: it is answered without resolving anything.
-                Selection::Field(field) if field.node.name.node == "__typename" => 0,
+            let inner = match &selection.node {
                 Selection::Field(field) => {
                     let children = self.of(&field.node.selection_set.node);
                     let name = field.node.name.node.as_str();
-                    if CONNECTION_FIELDS.contains(&name) {
+                    let cost = if name == "__typename" {
+                        // Free, as in validation: answered without resolving anything.
+                        0
+                    } else if CONNECTION_FIELDS.contains(&name) {
                         let page = ["first", "last"]
                             .iter()
                             .find_map(|argument| self.int_argument(&field.node, argument));
-                        connection_cost(page, children)
+                        connection_cost(page, children.cost)
                     } else {
-                        children.saturating_add(1)
+                        children.cost.saturating_add(1)
+                    };
+                    Cost {
+                        cost,
+                        walked: children.walked,
                     }
                 }
                 Selection::InlineFragment(inline) => self.of(&inline.node.selection_set.node),
                 Selection::FragmentSpread(spread) => self.spread(&spread.node),
             };
-            total = total.saturating_add(cost);
+            total = total.add(Cost {
+                cost: inner.cost,
+                walked: inner.walked.saturating_add(1),
+            });
         }
         total
     }
@@ -350,38 +372,6 @@ fn count_aliases(doc: &ExecutableDocument) -> usize {
         .sum()
 }
 
-/// Selections once fragments are inlined, each counting 1 ([`Measure`]).
-struct Selections<'a> {
-    doc: &'a ExecutableDocument,
-    fragments: HashMap<&'a str, Option<usize>>,
-}
-
-impl<'a> Measure<'a> for Selections<'a> {
-    type Value = usize;
-
-    fn doc(&self) -> &'a ExecutableDocument {
-        self.doc
-    }
-
-    fn fragments(&mut self) -> &mut HashMap<&'a str, Option<usize>> {
-        &mut self.fragments
-    }
-
-    fn of(&mut self, set: &'a SelectionSet) -> usize {
-        set.items
-            .iter()
-            .map(|selection| {
-                let inner = match &selection.node {
-                    Selection::Field(field) => self.of(&field.node.selection_set.node),
-                    Selection::InlineFragment(inline) => self.of(&inline.node.selection_set.node),
-                    Selection::FragmentSpread(spread) => self.spread(&spread.node),
-                };
-                inner.saturating_add(1)
-            })
-            .fold(0, usize::saturating_add)
-    }
-}
-
 /// How deep a selection nests: ordinary fields, and separately the deepest `__schema` /
 /// `__type` subtree (introspection has its own limit).
 #[derive(Debug, Clone, Copy, Default)]
@@ -401,19 +391,14 @@ impl Height {
 
 /// Heights of selection sets ([`Measure`]).
 struct Heights<'a> {
-    doc: &'a ExecutableDocument,
-    fragments: HashMap<&'a str, Option<Height>>,
+    memo: Memo<'a, Height>,
 }
 
 impl<'a> Measure<'a> for Heights<'a> {
     type Value = Height;
 
-    fn doc(&self) -> &'a ExecutableDocument {
-        self.doc
-    }
-
-    fn fragments(&mut self) -> &mut HashMap<&'a str, Option<Height>> {
-        &mut self.fragments
+    fn memo(&mut self) -> &mut Memo<'a, Height> {
+        &mut self.memo
     }
 
     fn of(&mut self, set: &'a SelectionSet) -> Height {
