@@ -97,17 +97,8 @@ fn try_main() -> Result<()> {
     if args.clients.is_empty() || args.clients.iter().any(|&n| n == 0 || n > 1024) {
         bail!("--clients must list numbers from 1 to 1024");
     }
-    if !args.server_bin.is_file() {
-        bail!(
-            "no server binary at {} (build it: cargo build --release --bin workgraph)",
-            args.server_bin.display()
-        );
-    }
-    // One thread for the load generator: it shares the machine with the server and
-    // PostgreSQL, so it should take as little of it as it can.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    crate::server::require_binary(&args.server_bin)?;
+    let runtime = crate::server::load_runtime()?;
     runtime.block_on(database::with_target(&args.database, async |target| {
         run(&args, target).await
     }))

@@ -14,6 +14,25 @@ use anyhow::{Context as _, Result, bail};
 /// How long the server may take to migrate and answer `/readyz`.
 const READY_WITHIN: Duration = Duration::from_secs(60);
 
+/// Fails unless `bin` is a file: the release server this benchmark starts.
+pub fn require_binary(bin: &Path) -> Result<()> {
+    if !bin.is_file() {
+        bail!(
+            "no server binary at {} (build it: cargo build --release --bin workgraph)",
+            bin.display()
+        );
+    }
+    Ok(())
+}
+
+/// The load generator's runtime: one thread, since it shares the machine with the server
+/// and the database and should take as little of it as it can.
+pub fn load_runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
 /// A running server; dropping it kills the process.
 pub struct Server {
     child: Child,

@@ -107,22 +107,14 @@ pub fn main(args: Args) -> Result<()> {
     if !(1..=1000).contains(&args.connect_concurrency) {
         bail!("--connect-concurrency must be from 1 to 1000");
     }
-    if !args.server_bin.is_file() {
-        bail!(
-            "no server binary at {} (build it: cargo build --release --bin workgraph)",
-            args.server_bin.display()
-        );
-    }
+    crate::server::require_binary(&args.server_bin)?;
     // Before the server is spawned: it inherits the limit.
     let needed = args.subscribers as u64 + args.senders as u64 + SPARE_FILES;
     let files = rlimit::increase_nofile_limit(needed).context("raising the open-files limit")?;
     if files < needed {
         bail!("the open-files limit is {files} and cannot go higher; this run needs {needed}");
     }
-    // One thread for the load generator, as in the nested-reads run: it shares the machine.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = crate::server::load_runtime()?;
     runtime.block_on(database::with_target(&args.database, async |target| {
         run(&args, target, files).await
     }))

@@ -64,16 +64,8 @@ pub fn main(args: Args) -> Result<()> {
     if args.writes > 100 {
         bail!("--writes must be from 0 to 100");
     }
-    if !args.server_bin.is_file() {
-        bail!(
-            "no server binary at {} (build it: cargo build --release --bin workgraph)",
-            args.server_bin.display()
-        );
-    }
-    // One thread for the load generator, as in the other runs: it shares the machine.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    crate::server::require_binary(&args.server_bin)?;
+    let runtime = crate::server::load_runtime()?;
     let mut passed = false;
     runtime.block_on(database::with_target(&args.database, async |target| {
         passed = run(&args, target).await?;
