@@ -1,16 +1,14 @@
 //! The guards in front of `POST /graphql`: JSON only (CSRF), body size, batch size,
 //! requests in flight and the request timeout — each refuses before anything executes.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use entity::user;
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
-use tests::{PASSWORD, TestApp, TestDatabase};
+use tests::{PASSWORD, TestApp};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 
 const SIGN_UP: &str = "mutation SignUp($input: SignUpInput!) { signUp(input: $input) { token } }";
 
@@ -40,6 +38,16 @@ async fn post_raw(app: &TestApp, content_type: &str, body: Vec<u8>) -> (u16, Val
     let body = serde_json::from_str(&text)
         .unwrap_or_else(|err| panic!("a refusal is GraphQL JSON, got {text}: {err}"));
     (status, body)
+}
+
+/// POSTs `body` as `application/json`; the status and the parsed JSON body.
+async fn post_json(app: &TestApp, body: &Value) -> (u16, Value) {
+    post_raw(
+        app,
+        "application/json",
+        serde_json::to_vec(body).expect("json"),
+    )
+    .await
 }
 
 fn first_code(body: &Value) -> &str {
@@ -96,12 +104,7 @@ async fn a_body_over_the_limit_is_refused_with_413_and_runs_nothing() {
     let app = TestApp::spawn().await;
     let mut body = sign_up_body("eve@example.com");
     body["variables"]["pad"] = Value::String("x".repeat(2 * 1024 * 1024));
-    let (status, response) = post_raw(
-        &app,
-        "application/json",
-        serde_json::to_vec(&body).expect("json"),
-    )
-    .await;
+    let (status, response) = post_json(&app, &body).await;
     assert_eq!(status, 413, "{response}");
     assert_eq!(first_code(&response), "PAYLOAD_TOO_LARGE");
     assert_eq!(users(&app.db).await, 0, "no mutation ran");
@@ -114,12 +117,7 @@ async fn a_body_over_the_limit_is_refused_with_413_and_runs_nothing() {
 async fn a_batch_over_the_limit_is_refused_and_a_small_one_runs() {
     let app = TestApp::spawn().await;
     let batch = vec![json!({ "query": "{ __typename }" }); 1000];
-    let (status, response) = post_raw(
-        &app,
-        "application/json",
-        serde_json::to_vec(&batch).expect("json"),
-    )
-    .await;
+    let (status, response) = post_json(&app, &Value::from(batch)).await;
     assert_eq!(status, 400, "{response}");
     assert_eq!(first_code(&response), "BATCH_TOO_LARGE");
     assert!(response.get("data").is_none(), "{response}");
@@ -127,12 +125,7 @@ async fn a_batch_over_the_limit_is_refused_and_a_small_one_runs() {
     // Past the limit, even mutations that come first in the batch do not run.
     let mut batch = vec![sign_up_body("eve@example.com")];
     batch.extend(vec![json!({ "query": "{ __typename }" }); 10]);
-    let (status, response) = post_raw(
-        &app,
-        "application/json",
-        serde_json::to_vec(&batch).expect("json"),
-    )
-    .await;
+    let (status, response) = post_json(&app, &Value::from(batch)).await;
     assert_eq!(status, 400, "{response}");
     assert_eq!(first_code(&response), "BATCH_TOO_LARGE");
     assert_eq!(users(&app.db).await, 0, "no mutation ran");
@@ -141,12 +134,7 @@ async fn a_batch_over_the_limit_is_refused_and_a_small_one_runs() {
         { "query": "{ __typename }" },
         { "query": "query Me { me { id } }" },
     ]);
-    let (status, response) = post_raw(
-        &app,
-        "application/json",
-        serde_json::to_vec(&batch).expect("json"),
-    )
-    .await;
+    let (status, response) = post_json(&app, &batch).await;
     assert_eq!(status, 200, "{response}");
     let results = response.as_array().expect("a batch answers an array");
     assert_eq!(results.len(), 2, "{response}");
@@ -154,71 +142,36 @@ async fn a_batch_over_the_limit_is_refused_and_a_small_one_runs() {
     assert_eq!(results[1]["data"]["me"], Value::Null);
 }
 
-/// A server on a fresh database with `configure` applied to the default configuration.
-struct LimitedServer {
-    addr: SocketAddr,
-    server: JoinHandle<std::io::Result<()>>,
-    // Last, so the server goes before its database.
-    _database: TestDatabase,
+/// The status of `{ __typename }` over `POST /graphql`.
+async fn typename_status(app: &TestApp) -> u16 {
+    app.http()
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .expect("POST /graphql")
+        .status()
+        .as_u16()
 }
 
-impl LimitedServer {
-    async fn start(configure: impl FnOnce(&mut server::Config)) -> Self {
-        let database = TestDatabase::create().await;
-        let db = server::db::connect(database.url(), 10)
-            .await
-            .expect("connect to the test database");
-        server::db::migrate(&db).await.expect("migrate");
-        let (_, chat_keys) = graph::chat::keys::ChatKeys::generate("test").expect("a chat key");
-        let mut config = server::Config::new(database.url(), ([127, 0, 0, 1], 0).into());
-        config.chat_keys = Some(chat_keys);
-        configure(&mut config);
-        let router = server::app(db, &config).await.expect("start the server");
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("local address");
-        let server = tokio::spawn(server::serve(listener, router, std::future::pending()));
-        Self {
-            addr,
-            server,
-            _database: database,
-        }
-    }
-
-    async fn typename_status(&self, http: &reqwest::Client) -> u16 {
-        http.post(format!("http://{}/graphql", self.addr))
-            .json(&json!({ "query": "{ __typename }" }))
-            .send()
-            .await
-            .expect("POST /graphql")
-            .status()
-            .as_u16()
-    }
-
-    /// Opens a `POST /graphql` whose body is announced but only half sent: the server
-    /// holds it in flight, reading, until the rest comes.
-    async fn open_held_request(&self) -> (TcpStream, &'static [u8]) {
-        let body: &[u8] = br#"{"query":"{ __typename }"}"#;
-        let (first, rest) = body.split_at(9);
-        let mut stream = TcpStream::connect(self.addr).await.expect("connect");
-        let head = format!(
-            "POST /graphql HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
-             content-length: {}\r\n\r\n",
-            self.addr,
-            body.len()
-        );
-        stream.write_all(head.as_bytes()).await.expect("write head");
-        stream
-            .write_all(first)
-            .await
-            .expect("write part of the body");
-        (stream, rest)
-    }
-}
-
-impl Drop for LimitedServer {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
+/// Opens a `POST /graphql` whose body is announced but only half sent: the server holds
+/// it in flight, reading, until the rest comes.
+async fn open_held_request(app: &TestApp) -> (TcpStream, &'static [u8]) {
+    let body: &[u8] = br#"{"query":"{ __typename }"}"#;
+    let (first, rest) = body.split_at(9);
+    let mut stream = TcpStream::connect(app.addr).await.expect("connect");
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n",
+        app.addr,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("write head");
+    stream
+        .write_all(first)
+        .await
+        .expect("write part of the body");
+    (stream, rest)
 }
 
 async fn read_status(stream: &mut TcpStream) -> String {
@@ -230,15 +183,14 @@ async fn read_status(stream: &mut TcpStream) -> String {
 
 #[tokio::test]
 async fn past_the_concurrency_cap_a_request_gets_503_at_once() {
-    let server = LimitedServer::start(|config| config.max_concurrent_requests = 1).await;
-    let http = reqwest::Client::new();
-    let (mut held, rest) = server.open_held_request().await;
+    let app = TestApp::spawn_with_config(|config| config.max_concurrent_requests = 1).await;
+    let (mut held, rest) = open_held_request(&app).await;
 
     // Until the server has taken up the held request, others may still pass; once it has,
     // every other one is refused without waiting.
     let refused = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
-            match server.typename_status(&http).await {
+            match typename_status(&app).await {
                 503 => break,
                 200 => tokio::task::yield_now().await,
                 other => panic!("expected 200 or 503, got {other}"),
@@ -254,30 +206,27 @@ async fn past_the_concurrency_cap_a_request_gets_503_at_once() {
     held.write_all(rest).await.expect("write the rest");
     let status = read_status(&mut held).await;
     assert!(status.starts_with("HTTP/1.1 200"), "{status}");
-    assert_eq!(
-        server.typename_status(&http).await,
-        200,
-        "the slot is free again"
-    );
+    assert_eq!(typename_status(&app).await, 200, "the slot is free again");
 }
 
 #[tokio::test]
 async fn a_request_past_the_timeout_gets_504() {
-    let server = LimitedServer::start(|config| config.request_timeout_secs = 1).await;
+    let app = TestApp::spawn_with_config(|config| config.request_timeout_secs = 1).await;
     // The body never completes, so the request can only end by the timeout.
-    let (mut held, _rest) = server.open_held_request().await;
+    let (mut held, _rest) = open_held_request(&app).await;
     let status = tokio::time::timeout(Duration::from_secs(30), read_status(&mut held))
         .await
         .expect("the server answers by its timeout");
     assert!(status.starts_with("HTTP/1.1 504"), "{status}");
-    assert_eq!(server.typename_status(&reqwest::Client::new()).await, 200);
+    assert_eq!(typename_status(&app).await, 200);
 }
 
 #[tokio::test]
 async fn with_batching_off_a_batch_is_refused() {
-    let server = LimitedServer::start(|config| config.max_batch = 0).await;
-    let response = reqwest::Client::new()
-        .post(format!("http://{}/graphql", server.addr))
+    let app = TestApp::spawn_with_config(|config| config.max_batch = 0).await;
+    let response = app
+        .http()
+        .post(app.url("/graphql"))
         .json(&json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }]))
         .send()
         .await
@@ -285,7 +234,7 @@ async fn with_batching_off_a_batch_is_refused() {
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.expect("JSON");
     assert_eq!(first_code(&body), "BATCH_TOO_LARGE");
-    assert_eq!(server.typename_status(&reqwest::Client::new()).await, 200);
+    assert_eq!(typename_status(&app).await, 200);
 }
 
 /// Sends `body` with `content_type` `times` times; how many answers came back with
