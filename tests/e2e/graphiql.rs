@@ -21,7 +21,7 @@ fn references(page: &str) -> Vec<String> {
 }
 
 /// `GET /graphql` as a browser asks for it: the page and its Content-Security-Policy.
-async fn page(app: &TestApp) -> (String, String) {
+pub(crate) async fn page(app: &TestApp) -> (String, String) {
     let response = app
         .http()
         .get(app.url("/graphql"))
