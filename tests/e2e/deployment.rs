@@ -137,6 +137,11 @@ async fn without_an_allow_list_no_origin_is_answered() {
     assert_eq!(preflight(&app, "https://app.example.com").await, None);
 }
 
+/// `extensions` naming `document` by its hash, as Apollo's persisted-queries link sends it.
+fn persisted_query(document: &str) -> Value {
+    json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(document) } })
+}
+
 fn sha256_hex(text: &str) -> String {
     Sha256::digest(text.as_bytes())
         .iter()
@@ -180,7 +185,7 @@ async fn persisted_queries_go_by_hash_once_the_server_has_the_document() {
     let app = TestApp::spawn().await;
     let ann = app.sign_up("ann@example.io").await;
     let query = "query Me { me { id email } }";
-    let extension = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(query) } });
+    let extension = persisted_query(query);
 
     // The hash alone: not known yet.
     let body = post(&app, &ann.token, &json!({ "extensions": extension })).await;
@@ -207,7 +212,7 @@ async fn persisted_queries_go_by_hash_once_the_server_has_the_document() {
 
     // A kept mutation can't be run by its hash over GET: GET runs queries only.
     let mutation = "mutation { createWorkspace(input: { name: \"Via GET\" }) { id } }";
-    let by_hash = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(mutation) } });
+    let by_hash = persisted_query(mutation);
     let body = post(
         &app,
         &ann.token,
@@ -227,7 +232,7 @@ async fn persisted_queries_go_by_hash_once_the_server_has_the_document() {
 
     // A document refused by the limits is not kept.
     let deep = format!("{{ {}id{} }}", "me { ".repeat(13), " }".repeat(13));
-    let deep_hash = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(&deep) } });
+    let deep_hash = persisted_query(&deep);
     let body = post(
         &app,
         &ann.token,
@@ -245,7 +250,7 @@ async fn persisted_queries_go_by_hash_once_the_server_has_the_document() {
     );
 
     // A hash that is not the document's is refused and runs nothing.
-    let wrong = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256_hex("{ x }") } });
+    let wrong = persisted_query("{ x }");
     let body = post(
         &app,
         &ann.token,
@@ -264,7 +269,7 @@ async fn with_persisted_queries_off_a_hash_alone_is_not_supported() {
     let app = TestApp::spawn_with_config(|config| config.persisted_queries = 0).await;
     let ann = app.sign_up("ann@example.io").await;
     let query = "{ me { id } }";
-    let extension = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(query) } });
+    let extension = persisted_query(query);
     let body = post(&app, &ann.token, &json!({ "extensions": extension })).await;
     assert_eq!(
         body["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_SUPPORTED",
