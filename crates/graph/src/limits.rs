@@ -112,10 +112,22 @@ impl Limits {
                 ),
             ));
         }
-        let variables = request.variables.clone();
-        let Ok(doc) = request.parsed_query() else {
-            return Ok(None);
+        // Lent out while the document (borrowed from the request) is measured, not copied.
+        let variables = std::mem::take(&mut request.variables);
+        let checked = match request.parsed_query() {
+            Ok(doc) => self.check_document(doc, &variables).map(Some),
+            Err(_) => Ok(None),
         };
+        request.variables = variables;
+        checked
+    }
+
+    /// [`Limits::check`] of a parsed document; answers its cost.
+    fn check_document(
+        &self,
+        doc: &ExecutableDocument,
+        variables: &Variables,
+    ) -> Result<usize, ServerError> {
         let aliases = count_aliases(doc);
         if aliases > self.max_aliases {
             return Err(refusal(
@@ -156,7 +168,7 @@ impl Limits {
         // `walked` is what validation will walk: every selection with fragments inlined.
         // Free fields (`__typename`) cost nothing, but a document of fragments spreading
         // each other twice down to one would still take validation exponential time.
-        let Cost { cost, walked } = query_cost(doc, &variables);
+        let Cost { cost, walked } = query_cost(doc, variables);
         if cost > self.max_complexity || walked > self.max_complexity {
             let mut error = refusal(code::QUERY_TOO_COMPLEX, too_complex_message());
             if let Some(extensions) = error.extensions.as_mut() {
@@ -164,7 +176,7 @@ impl Limits {
             }
             return Err(error);
         }
-        Ok(Some(cost))
+        Ok(cost)
     }
 }
 
