@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::connection::{Cursor, Page, Scope, Selection, SortValue, connection_types};
 use crate::context::ContextExt;
+use crate::deletion::deletion_types;
 use crate::error::{DbResultExt, Error, Result, UniqueKey};
 use crate::loaders::hours::HoursScope;
 use crate::loaders::projects::ProjectParent;
@@ -176,12 +177,7 @@ pub struct UpdateClientInput {
     pub contact_phone: MaybeUndefined<String>,
 }
 
-/// Names a client.
-#[derive(InputObject)]
-pub struct ClientIdInput {
-    /// The id of the client to delete.
-    pub id: ID,
-}
+deletion_types!(DeleteClientInput, DeleteClientPayload, "deleteClient", "client");
 
 /// Writes to clients: workspace OWNERs and ADMINs.
 #[derive(Default)]
@@ -272,12 +268,12 @@ impl ClientMutation {
     async fn delete_client(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The client to delete.")] input: ClientIdInput,
-    ) -> Result<ID> {
+        #[graphql(desc = "The client to delete.")] input: DeleteClientInput,
+    ) -> Result<DeleteClientPayload> {
         let id = validate::id("id", &input.id)?;
         authorize(ctx, id).await?;
         client::Entity::delete_by_id(id).exec(ctx.db()?).await?;
-        Ok(input.id)
+        Ok(DeleteClientPayload { id: input.id })
     }
 }
 

@@ -10,14 +10,15 @@ pub mod chat;
 pub mod client;
 pub mod connection;
 pub mod context;
+pub mod deletion;
 pub mod error;
 pub mod limits;
 pub mod loaders;
+pub mod membership;
 pub mod node;
 pub mod persisted;
 pub mod policy;
 pub mod project;
-pub mod project_member;
 pub mod report;
 pub mod retry;
 pub mod role;
@@ -26,7 +27,6 @@ pub mod time_log;
 pub mod user;
 pub mod validate;
 pub mod workspace;
-pub mod workspace_member;
 
 use std::sync::Arc;
 
@@ -52,10 +52,10 @@ pub struct Query(
 pub struct Mutation(
     account::AccountMutation,
     workspace::WorkspaceMutation,
-    workspace_member::WorkspaceMemberMutation,
+    membership::workspace::WorkspaceMemberMutation,
     client::ClientMutation,
     project::ProjectMutation,
-    project_member::ProjectMemberMutation,
+    membership::project::ProjectMemberMutation,
     task::TaskMutation,
     time_log::TimeLogMutation,
     chat::ChatMutation,

@@ -29,13 +29,13 @@ use crate::loaders::{
 };
 use crate::policy::{self, ProjectAccess, ProjectAction, WorkspaceAction};
 use crate::project::Project;
-use crate::project_member::ProjectMember;
+use crate::membership::project::ProjectMember;
 use crate::task::Task;
 use crate::time_log::TimeLog;
 use crate::user::User;
 use crate::validate;
 use crate::workspace::Workspace;
-use crate::workspace_member::WorkspaceMember;
+use crate::membership::workspace::WorkspaceMember;
 
 /// The most ids one `nodes` call may ask for.
 pub const MAX_IDS: usize = 100;

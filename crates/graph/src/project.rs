@@ -13,12 +13,13 @@ use uuid::Uuid;
 use crate::client::Client;
 use crate::connection::{Cursor, Page, Scope, Selection, SortValue, connection_types};
 use crate::context::ContextExt;
+use crate::deletion::deletion_types;
 use crate::error::{DbResultExt, Error, Result, UniqueKey};
 use crate::loaders::hours::HoursScope;
 use crate::loaders::projects::{ProjectCountOf, ProjectFilter, ProjectParent, ProjectsOf};
 use crate::loaders::{self, ClientById, Count, Loaders, ProjectRoleOf, WorkspaceById};
 use crate::policy::{self, ProjectAction, WorkspaceAction};
-use crate::project_member::{self, ProjectMemberConnection};
+use crate::membership::project::{self as project_member, ProjectMemberConnection};
 use crate::retry;
 use crate::role::Role;
 use crate::task::{self, TaskConnection, TaskFilterInput, TaskOrderInput};
@@ -262,12 +263,7 @@ pub struct UpdateProjectInput {
     pub client_id: Option<ID>,
 }
 
-/// Names a project.
-#[derive(InputObject)]
-pub struct ProjectIdInput {
-    /// The id of the project to delete.
-    pub id: ID,
-}
+deletion_types!(DeleteProjectInput, DeleteProjectPayload, "deleteProject", "project");
 
 /// Writes to projects.
 #[derive(Default)]
@@ -386,16 +382,16 @@ impl ProjectMutation {
     }
 
     /// Deletes a project with its tasks and time logs: workspace OWNERs and ADMINs, project
-    /// OWNERs. Returns its id.
+    /// OWNERs. Answers its id.
     async fn delete_project(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The project to delete.")] input: ProjectIdInput,
-    ) -> Result<ID> {
+        #[graphql(desc = "The project to delete.")] input: DeleteProjectInput,
+    ) -> Result<DeleteProjectPayload> {
         let id = validate::id("id", &input.id)?;
         policy::authorize_project(ctx, id, ProjectAction::Delete).await?;
         project::Entity::delete_by_id(id).exec(ctx.db()?).await?;
-        Ok(input.id)
+        Ok(DeleteProjectPayload { id: input.id })
     }
 }
 

@@ -11,6 +11,7 @@ use crate::connection::{
     Cursor, OrderDirection, Page, Scope, Selection, SortValue, connection_types,
 };
 use crate::context::ContextExt;
+use crate::deletion::deletion_types;
 use crate::error::{Error, Result};
 use crate::loaders::hours::HoursScope;
 use crate::loaders::time_logs::TimeLogParent;
@@ -271,12 +272,7 @@ pub struct UpdateTaskInput {
     pub status: Option<TaskStatus>,
 }
 
-/// Names a task.
-#[derive(InputObject)]
-pub struct TaskIdInput {
-    /// The id of the task to delete.
-    pub id: ID,
-}
+deletion_types!(DeleteTaskInput, DeleteTaskPayload, "deleteTask", "task");
 
 /// Writes to tasks.
 #[derive(Default)]
@@ -354,16 +350,16 @@ impl TaskMutation {
     }
 
     /// Deletes a task with its time logs: project OWNERs and ADMINs, workspace OWNERs and
-    /// ADMINs (other project members get `FORBIDDEN`). Returns its id.
+    /// ADMINs (other project members get `FORBIDDEN`). Answers its id.
     async fn delete_task(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The task to delete.")] input: TaskIdInput,
-    ) -> Result<ID> {
+        #[graphql(desc = "The task to delete.")] input: DeleteTaskInput,
+    ) -> Result<DeleteTaskPayload> {
         let id = validate::id("id", &input.id)?;
         authorize(ctx, id, ProjectAction::DeleteTasks).await?;
         task::Entity::delete_by_id(id).exec(ctx.db()?).await?;
-        Ok(input.id)
+        Ok(DeleteTaskPayload { id: input.id })
     }
 }
 

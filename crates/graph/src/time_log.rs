@@ -11,6 +11,7 @@ use crate::connection::{
     Cursor, OrderDirection, Page, Scope, Selection, SortValue, connection_types,
 };
 use crate::context::ContextExt;
+use crate::deletion::deletion_types;
 use crate::error::{Error, Result};
 use crate::loaders::hours::{HoursOf, HoursScope};
 use crate::loaders::time_logs::{
@@ -229,12 +230,7 @@ pub struct UpdateTimeLogInput {
     pub logged_at: Option<DateTime<Utc>>,
 }
 
-/// Names a time log.
-#[derive(InputObject)]
-pub struct TimeLogIdInput {
-    /// The id of the time log to delete.
-    pub id: ID,
-}
+deletion_types!(DeleteTimeLogInput, DeleteTimeLogPayload, "deleteTimeLog", "time log");
 
 /// Writes to time logs.
 #[derive(Default)]
@@ -312,16 +308,16 @@ impl TimeLogMutation {
         Ok(TimeLog(change.update(ctx.db()?).await?))
     }
 
-    /// Deletes a time log, by the same rule as updating it. Returns its id.
+    /// Deletes a time log, by the same rule as updating it. Answers its id.
     async fn delete_time_log(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The time log to delete.")] input: TimeLogIdInput,
-    ) -> Result<ID> {
+        #[graphql(desc = "The time log to delete.")] input: DeleteTimeLogInput,
+    ) -> Result<DeleteTimeLogPayload> {
         let id = validate::id("id", &input.id)?;
         authorize_edit(ctx, id).await?;
         time_log::Entity::delete_by_id(id).exec(ctx.db()?).await?;
-        Ok(input.id)
+        Ok(DeleteTimeLogPayload { id: input.id })
     }
 }
 

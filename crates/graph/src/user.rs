@@ -106,6 +106,12 @@ impl User {
         self.model.created_at
     }
 
+    /// When the account's own fields last changed (RFC 3339, UTC); equal to `createdAt`
+    /// until the first change.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+
     /// The time this user logged on projects the viewer may read (for the user themself,
     /// the projects they are still a member of or administer), oldest first unless
     /// `orderBy` says otherwise. `first` is at most 100 (default 50). `UNAUTHENTICATED`

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::client::{self, ClientConnection};
 use crate::connection::{Cursor, Page, Scope, Selection, SortValue, connection_types};
 use crate::context::ContextExt;
+use crate::deletion::deletion_types;
 use crate::error::{DbResultExt, Error, Result, UniqueKey};
 use crate::loaders::hours::HoursScope;
 use crate::loaders::projects::ProjectParent;
@@ -23,7 +24,7 @@ use crate::retry;
 use crate::role::Role;
 use crate::time_log;
 use crate::validate;
-use crate::workspace_member::{self, WorkspaceMemberConnection};
+use crate::membership::workspace::{self as workspace_member, WorkspaceMemberConnection};
 
 const WORKSPACE_NAME: UniqueKey = UniqueKey {
     constraint: "uq_workspaces_name",
@@ -222,12 +223,7 @@ pub struct UpdateWorkspaceInput {
     pub description: MaybeUndefined<String>,
 }
 
-/// Names a workspace.
-#[derive(InputObject)]
-pub struct WorkspaceIdInput {
-    /// The id of the workspace to delete.
-    pub id: ID,
-}
+deletion_types!(DeleteWorkspaceInput, DeleteWorkspacePayload, "deleteWorkspace", "workspace");
 
 /// Writes to workspaces.
 #[derive(Default)]
@@ -321,16 +317,16 @@ impl WorkspaceMutation {
     }
 
     /// Deletes a workspace with everything in it: its OWNERs only (other members get
-    /// `FORBIDDEN`, non-members `NOT_FOUND`). Returns its id.
+    /// `FORBIDDEN`, non-members `NOT_FOUND`). Answers its id.
     async fn delete_workspace(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The workspace to delete.")] input: WorkspaceIdInput,
-    ) -> Result<ID> {
+        #[graphql(desc = "The workspace to delete.")] input: DeleteWorkspaceInput,
+    ) -> Result<DeleteWorkspacePayload> {
         let id = validate::id("id", &input.id)?;
         policy::authorize_workspace(ctx, id, WorkspaceAction::Delete).await?;
         workspace::Entity::delete_by_id(id).exec(ctx.db()?).await?;
-        Ok(input.id)
+        Ok(DeleteWorkspacePayload { id: input.id })
     }
 }
 

@@ -346,6 +346,14 @@ impl ChatQuery {
     }
 }
 
+/// What `markConversationRead` asks for.
+#[derive(InputObject)]
+pub struct MarkConversationReadInput {
+    /// The counterpart's email address, in any letter case; `BAD_USER_INPUT` when it is
+    /// not one.
+    pub with: String,
+}
+
 /// Chat writes.
 #[derive(Default)]
 pub struct ChatMutation;
@@ -415,12 +423,9 @@ impl ChatMutation {
     async fn mark_conversation_read(
         &self,
         ctx: &Context<'_>,
-        #[graphql(
-            desc = "The counterpart's email address, in any letter case; `BAD_USER_INPUT` when it is not one."
-        )]
-        with: String,
+        #[graphql(desc = "The conversation to mark read.")] input: MarkConversationReadInput,
     ) -> Result<u64> {
-        let with = validate::email("with", &with)?;
+        let with = validate::email("with", &input.with)?;
         let (_, me) = party(ctx).await?;
         let db = ctx.db()?;
         let Some(counterpart) = user_by_email(ctx, &with).await? else {

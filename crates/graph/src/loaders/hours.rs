@@ -26,6 +26,11 @@ use crate::policy;
 pub enum HoursScope {
     Task(Uuid),
     Project(Uuid),
+    /// `user`'s logs on `project` (which the viewer may read: the caller checked).
+    ProjectMember {
+        project: Uuid,
+        user: Uuid,
+    },
     /// A client's projects that `viewer` may read.
     Client {
         client: Uuid,
@@ -56,6 +61,7 @@ pub struct HoursOf {
 enum Kind {
     Task,
     Project,
+    ProjectMember,
     Client { viewer: Uuid },
     Workspace { viewer: Uuid },
     Member { viewer: Uuid },
@@ -69,6 +75,7 @@ impl HoursScope {
         match self {
             Self::Task(id) => (Kind::Task, (id, None)),
             Self::Project(id) => (Kind::Project, (id, None)),
+            Self::ProjectMember { project, user } => (Kind::ProjectMember, (project, Some(user))),
             Self::Client { client, viewer } => (Kind::Client { viewer }, (client, None)),
             Self::Workspace { workspace, viewer } => {
                 (Kind::Workspace { viewer }, (workspace, None))
@@ -132,6 +139,13 @@ fn sum_statement(kind: Kind, range: TimeRange, targets: &[Target]) -> (SelectSta
         Kind::Project => {
             join_tasks(&mut query);
             vec![(task::Entity, task::Column::ProjectId).into_column_ref()]
+        }
+        Kind::ProjectMember => {
+            join_tasks(&mut query);
+            vec![
+                (task::Entity, task::Column::ProjectId).into_column_ref(),
+                (time_log::Entity, time_log::Column::UserId).into_column_ref(),
+            ]
         }
         Kind::Client { viewer } | Kind::Workspace { viewer } | Kind::Member { viewer } => {
             join_tasks(&mut query);
