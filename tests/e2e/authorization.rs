@@ -330,9 +330,9 @@ fn operations() -> Vec<Op> {
         },
         Op {
             name: "deleteWorkspace",
-            call: ("WorkspaceIdInput", ""),
+            call: ("DeleteWorkspaceInput", "id"),
             variables: |w| json!({ "id": w.workspace }),
-            returns: |w, _| json!(w.workspace),
+            returns: |w, _| json!({ "id": w.workspace }),
             expected: [
                 Allow, Forbidden, Forbidden, Forbidden, Forbidden, Forbidden, NotFound, Unauth,
             ],
@@ -347,7 +347,10 @@ fn operations() -> Vec<Op> {
         // Workspace membership: an ADMIN manages USERs; only an OWNER touches an ADMIN.
         Op {
             name: "addWorkspaceMember (a new account as USER)",
-            call: ("AddWorkspaceMemberInput", "role user { id }"),
+            call: (
+                "AddWorkspaceMemberInput",
+                "role user { id updatedAt } workspace { id }",
+            ),
             variables: |w| {
                 json!({
                     "workspaceId": w.workspace,
@@ -355,14 +358,14 @@ fn operations() -> Vec<Op> {
                     "role": "USER",
                 })
             },
-            returns: |w, _| json!({ "role": "USER", "user": { "id": w.newcomer } }),
+            returns: |w, _| json!({ "role": "USER", "user": { "id": w.newcomer }, "workspace": { "id": w.workspace } }),
             expected: [
                 Allow, Allow, Forbidden, Forbidden, Forbidden, Forbidden, NotFound, Unauth,
             ],
         },
         Op {
             name: "updateWorkspaceMemberRole (a USER to ADMIN)",
-            call: ("UpdateWorkspaceMemberRoleInput", "id role"),
+            call: ("UpdateWorkspaceMemberRoleInput", "id role updatedAt"),
             variables: |w| {
                 json!({
                     "workspaceId": w.workspace,
@@ -377,14 +380,17 @@ fn operations() -> Vec<Op> {
         },
         Op {
             name: "removeWorkspaceMember (a USER)",
-            call: ("RemoveWorkspaceMemberInput", ""),
+            call: (
+                "RemoveWorkspaceMemberInput",
+                "id role workspace { id } updatedAt",
+            ),
             variables: |w| {
                 json!({
                     "workspaceId": w.workspace,
                     "userId": w.extra,
                 })
             },
-            returns: |w, _| json!(w.extra_member),
+            returns: |w, _| json!({ "id": w.extra_member, "role": "USER", "workspace": { "id": w.workspace } }),
             expected: [
                 Allow, Allow, Forbidden, Forbidden, Forbidden, Forbidden, NotFound, Unauth,
             ],
@@ -410,9 +416,9 @@ fn operations() -> Vec<Op> {
         },
         Op {
             name: "deleteClient",
-            call: ("ClientIdInput", ""),
+            call: ("DeleteClientInput", "id"),
             variables: |w| json!({ "id": w.client }),
-            returns: |w, _| json!(w.client),
+            returns: |w, _| json!({ "id": w.client }),
             expected: [
                 Allow, Allow, Forbidden, Forbidden, Forbidden, Forbidden, NotFound, Unauth,
             ],
@@ -453,9 +459,9 @@ fn operations() -> Vec<Op> {
         },
         Op {
             name: "deleteProject",
-            call: ("ProjectIdInput", ""),
+            call: ("DeleteProjectInput", "id"),
             variables: |w| json!({ "id": w.project }),
-            returns: |w, _| json!(w.project),
+            returns: |w, _| json!({ "id": w.project }),
             expected: [
                 Allow, Allow, NotFound, Allow, Forbidden, Forbidden, NotFound, Unauth,
             ],
@@ -463,16 +469,19 @@ fn operations() -> Vec<Op> {
         // Project membership: a workspace OWNER/ADMIN acts as the project's OWNER.
         Op {
             name: "addProjectMember (a workspace USER as USER)",
-            call: ("ProjectMemberInput", "role user { id }"),
+            call: (
+                "AddProjectMemberInput",
+                "role user { id } project { id } totalHours",
+            ),
             variables: |w| json!({ "projectId": w.project, "userId": w.joiner, "role": "USER" }),
-            returns: |w, _| json!({ "role": "USER", "user": { "id": w.joiner } }),
+            returns: |w, _| json!({ "role": "USER", "user": { "id": w.joiner }, "project": { "id": w.project }, "totalHours": 0 }),
             expected: [
                 Allow, Allow, NotFound, Allow, Allow, Forbidden, NotFound, Unauth,
             ],
         },
         Op {
             name: "updateProjectMemberRole (a USER to ADMIN)",
-            call: ("ProjectMemberInput", "id role"),
+            call: ("UpdateProjectMemberRoleInput", "id role updatedAt"),
             variables: |w| json!({ "projectId": w.project, "userId": w.extra, "role": "ADMIN" }),
             returns: |w, _| json!({ "id": w.extra_project_member, "role": "ADMIN" }),
             expected: [
@@ -481,9 +490,12 @@ fn operations() -> Vec<Op> {
         },
         Op {
             name: "removeProjectMember (a USER)",
-            call: ("RemoveProjectMemberInput", ""),
+            call: (
+                "RemoveProjectMemberInput",
+                "id role project { id } totalHours updatedAt",
+            ),
             variables: |w| json!({ "projectId": w.project, "userId": w.extra }),
-            returns: |w, _| json!(w.extra_project_member),
+            returns: |w, _| json!({ "id": w.extra_project_member, "role": "USER", "project": { "id": w.project }, "totalHours": 0 }),
             expected: [
                 Allow, Allow, NotFound, Allow, Allow, Forbidden, NotFound, Unauth,
             ],
@@ -518,9 +530,9 @@ fn operations() -> Vec<Op> {
         },
         Op {
             name: "deleteTask",
-            call: ("TaskIdInput", ""),
+            call: ("DeleteTaskInput", "id"),
             variables: |w| json!({ "id": w.task }),
-            returns: |w, _| json!(w.task),
+            returns: |w, _| json!({ "id": w.task }),
             expected: [
                 Allow, Allow, NotFound, Allow, Allow, Forbidden, NotFound, Unauth,
             ],
@@ -546,9 +558,9 @@ fn operations() -> Vec<Op> {
         },
         Op {
             name: "deleteTimeLog (projUser's log)",
-            call: ("TimeLogIdInput", ""),
+            call: ("DeleteTimeLogInput", "id"),
             variables: |w| json!({ "id": w.user_log }),
-            returns: |w, _| json!(w.user_log),
+            returns: |w, _| json!({ "id": w.user_log }),
             expected: [
                 Allow, Allow, NotFound, Allow, Allow, Allow, NotFound, Unauth,
             ],
@@ -564,9 +576,9 @@ fn operations() -> Vec<Op> {
         },
         Op {
             name: "deleteTimeLog (projOwner's log)",
-            call: ("TimeLogIdInput", ""),
+            call: ("DeleteTimeLogInput", "id"),
             variables: |w| json!({ "id": w.owner_log }),
-            returns: |w, _| json!(w.owner_log),
+            returns: |w, _| json!({ "id": w.owner_log }),
             expected: [
                 Allow, Allow, NotFound, Allow, Allow, Forbidden, NotFound, Unauth,
             ],

@@ -27,7 +27,8 @@ const CONVERSATIONS: &str = "query Conversations($first: Int, $after: String) {
         pageInfo { hasNextPage endCursor }
     }
 }";
-const MARK_READ: &str = "mutation Read($with: String!) { markConversationRead(with: $with) }";
+const MARK_READ: &str =
+    "mutation Read($with: String!) { markConversationRead(input: { with: $with }) }";
 
 /// Ann (OWNER) and Bo (USER) share the workspace `workspace`; Cy has one of her own.
 pub struct Trio {

@@ -24,8 +24,8 @@ const CREATE_WORKSPACE: &str = "mutation CreateWorkspace($input: CreateWorkspace
 const UPDATE_WORKSPACE: &str = "mutation UpdateWorkspace($input: UpdateWorkspaceInput!) {
     updateWorkspace(input: $input) { id name description }
 }";
-const DELETE_WORKSPACE: &str = "mutation DeleteWorkspace($input: WorkspaceIdInput!) {
-    deleteWorkspace(input: $input)
+const DELETE_WORKSPACE: &str = "mutation DeleteWorkspace($input: DeleteWorkspaceInput!) {
+    deleteWorkspace(input: $input) { id }
 }";
 const ADD_WORKSPACE_MEMBER: &str = "mutation AddWorkspaceMember($input: AddWorkspaceMemberInput!) {
     addWorkspaceMember(input: $input) { id role user { id email phone } }
@@ -38,7 +38,7 @@ const UPDATE_WORKSPACE_MEMBER_ROLE: &str = "mutation UpdateWorkspaceMemberRole(
 const REMOVE_WORKSPACE_MEMBER: &str = "mutation RemoveWorkspaceMember(
     $input: RemoveWorkspaceMemberInput!
 ) {
-    removeWorkspaceMember(input: $input)
+    removeWorkspaceMember(input: $input) { id role }
 }";
 const CREATE_CLIENT: &str = "mutation CreateClient($input: CreateClientInput!) {
     createClient(input: $input) { id name contactEmail contactPhone }
@@ -46,8 +46,8 @@ const CREATE_CLIENT: &str = "mutation CreateClient($input: CreateClientInput!) {
 const UPDATE_CLIENT: &str = "mutation UpdateClient($input: UpdateClientInput!) {
     updateClient(input: $input) { id name contactEmail contactPhone }
 }";
-const DELETE_CLIENT: &str = "mutation DeleteClient($input: ClientIdInput!) {
-    deleteClient(input: $input)
+const DELETE_CLIENT: &str = "mutation DeleteClient($input: DeleteClientInput!) {
+    deleteClient(input: $input) { id }
 }";
 const CREATE_PROJECT: &str = "mutation CreateProject($input: CreateProjectInput!) {
     createProject(input: $input) { id name description deadline client { id } }
@@ -55,10 +55,10 @@ const CREATE_PROJECT: &str = "mutation CreateProject($input: CreateProjectInput!
 const UPDATE_PROJECT: &str = "mutation UpdateProject($input: UpdateProjectInput!) {
     updateProject(input: $input) { id name description deadline client { id } }
 }";
-const DELETE_PROJECT: &str = "mutation DeleteProject($input: ProjectIdInput!) {
-    deleteProject(input: $input)
+const DELETE_PROJECT: &str = "mutation DeleteProject($input: DeleteProjectInput!) {
+    deleteProject(input: $input) { id }
 }";
-const ADD_PROJECT_MEMBER: &str = "mutation AddProjectMember($input: ProjectMemberInput!) {
+const ADD_PROJECT_MEMBER: &str = "mutation AddProjectMember($input: AddProjectMemberInput!) {
     addProjectMember(input: $input) { id role user { id email phone } }
 }";
 const CREATE_TASK: &str = "mutation CreateTask($input: CreateTaskInput!) {
@@ -67,8 +67,8 @@ const CREATE_TASK: &str = "mutation CreateTask($input: CreateTaskInput!) {
 const UPDATE_TASK: &str = "mutation UpdateTask($input: UpdateTaskInput!) {
     updateTask(input: $input) { id name description status }
 }";
-const DELETE_TASK: &str = "mutation DeleteTask($input: TaskIdInput!) {
-    deleteTask(input: $input)
+const DELETE_TASK: &str = "mutation DeleteTask($input: DeleteTaskInput!) {
+    deleteTask(input: $input) { id }
 }";
 const LOG_TIME: &str = "mutation LogTime($input: LogTimeInput!) {
     logTime(input: $input) { id hours description loggedAt }
@@ -1095,7 +1095,7 @@ async fn the_last_owner_cannot_leave_or_be_demoted() {
     // With a second OWNER, the first may leave.
     let leave = remove_workspace_member(&app, &ann.token, &w, &ann.id).await;
     assert!(
-        leave.data()["removeWorkspaceMember"].is_string(),
+        leave.data()["removeWorkspaceMember"]["id"].is_string(),
         "returns the membership id"
     );
     let gone = app
@@ -1116,9 +1116,9 @@ async fn the_last_owner_cannot_leave_or_be_demoted() {
 
     // An ADMIN and a USER may leave.
     let leave = remove_workspace_member(&app, &carol.token, &w, &carol.id).await;
-    assert!(leave.data()["removeWorkspaceMember"].is_string());
+    assert!(leave.data()["removeWorkspaceMember"]["id"].is_string());
     let leave = remove_workspace_member(&app, &dave.token, &w, &dave.id).await;
-    assert!(leave.data()["removeWorkspaceMember"].is_string());
+    assert!(leave.data()["removeWorkspaceMember"]["id"].is_string());
 
     // Two OWNERs leaving at the same moment: one may go, the other is then the last.
     let erin = app.sign_up("erin@example.io").await;
@@ -1265,7 +1265,7 @@ async fn removing_a_workspace_member_removes_their_project_memberships() {
     }
 
     let removed = remove_workspace_member(&app, token, &acme, &bob.id).await;
-    assert!(removed.data()["removeWorkspaceMember"].is_string());
+    assert!(removed.data()["removeWorkspaceMember"]["id"].is_string());
 
     let after = Rows::read(&app.db).await;
     assert_eq!(
@@ -1744,7 +1744,7 @@ async fn cascade_on_delete_matches_the_seed() {
     let deleted = app
         .graphql_as(Some(token), DELETE_TASK, json!({ "input": { "id": t1a } }))
         .await;
-    assert_eq!(deleted.data()["deleteTask"], t1a.as_str());
+    assert_eq!(deleted.data()["deleteTask"]["id"], t1a.as_str());
     remove(&mut expected.tasks, &[&t1a]);
     remove(&mut expected.time_logs, &[&l1a_ann, &l1a_bob]);
     assert_eq!(Ids::read(&app.db).await.0, expected, "deleteTask");
@@ -1756,7 +1756,7 @@ async fn cascade_on_delete_matches_the_seed() {
             json!({ "input": { "id": p2 } }),
         )
         .await;
-    assert_eq!(deleted.data()["deleteProject"], p2.as_str());
+    assert_eq!(deleted.data()["deleteProject"]["id"], p2.as_str());
     remove(&mut expected.projects, &[&p2]);
     remove(&mut expected.tasks, &[&t2]);
     remove(&mut expected.time_logs, &[&l2]);
@@ -1769,7 +1769,7 @@ async fn cascade_on_delete_matches_the_seed() {
             json!({ "input": { "id": initech } }),
         )
         .await;
-    assert_eq!(deleted.data()["deleteClient"], initech.as_str());
+    assert_eq!(deleted.data()["deleteClient"]["id"], initech.as_str());
     remove(&mut expected.clients, &[&initech]);
     remove(&mut expected.projects, &[&p3]);
     remove(&mut expected.tasks, &[&t3]);
@@ -1783,7 +1783,7 @@ async fn cascade_on_delete_matches_the_seed() {
             json!({ "input": { "id": acme } }),
         )
         .await;
-    assert_eq!(deleted.data()["deleteWorkspace"], acme.as_str());
+    assert_eq!(deleted.data()["deleteWorkspace"]["id"], acme.as_str());
     remove(&mut expected.workspaces, &[&acme]);
     remove(&mut expected.clients, &[&globex]);
     remove(&mut expected.projects, &[&p1]);

@@ -21,6 +21,7 @@ mod graphiql;
 mod http;
 mod http_limits;
 mod http_spec;
+mod membership;
 mod migrations;
 mod nested;
 mod nodes;

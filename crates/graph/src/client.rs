@@ -177,7 +177,12 @@ pub struct UpdateClientInput {
     pub contact_phone: MaybeUndefined<String>,
 }
 
-deletion_types!(DeleteClientInput, DeleteClientPayload, "deleteClient", "client");
+deletion_types!(
+    DeleteClientInput,
+    DeleteClientPayload,
+    "deleteClient",
+    "client"
+);
 
 /// Writes to clients: workspace OWNERs and ADMINs.
 #[derive(Default)]

@@ -27,15 +27,15 @@ use crate::loaders::{
     SharesWorkspace, TaskById, TimeLogById, UserById, WorkspaceById, WorkspaceMemberById,
     WorkspaceRoleOf, by_ids,
 };
+use crate::membership::project::ProjectMember;
+use crate::membership::workspace::WorkspaceMember;
 use crate::policy::{self, ProjectAccess, ProjectAction, WorkspaceAction};
 use crate::project::Project;
-use crate::membership::project::ProjectMember;
 use crate::task::Task;
 use crate::time_log::TimeLog;
 use crate::user::User;
 use crate::validate;
 use crate::workspace::Workspace;
-use crate::membership::workspace::WorkspaceMember;
 
 /// The most ids one `nodes` call may ask for.
 pub const MAX_IDS: usize = 100;

@@ -18,8 +18,8 @@ use crate::error::{DbResultExt, Error, Result, UniqueKey};
 use crate::loaders::hours::HoursScope;
 use crate::loaders::projects::{ProjectCountOf, ProjectFilter, ProjectParent, ProjectsOf};
 use crate::loaders::{self, ClientById, Count, Loaders, ProjectRoleOf, WorkspaceById};
-use crate::policy::{self, ProjectAction, WorkspaceAction};
 use crate::membership::project::{self as project_member, ProjectMemberConnection};
+use crate::policy::{self, ProjectAction, WorkspaceAction};
 use crate::retry;
 use crate::role::Role;
 use crate::task::{self, TaskConnection, TaskFilterInput, TaskOrderInput};
@@ -263,7 +263,12 @@ pub struct UpdateProjectInput {
     pub client_id: Option<ID>,
 }
 
-deletion_types!(DeleteProjectInput, DeleteProjectPayload, "deleteProject", "project");
+deletion_types!(
+    DeleteProjectInput,
+    DeleteProjectPayload,
+    "deleteProject",
+    "project"
+);
 
 /// Writes to projects.
 #[derive(Default)]

@@ -230,7 +230,12 @@ pub struct UpdateTimeLogInput {
     pub logged_at: Option<DateTime<Utc>>,
 }
 
-deletion_types!(DeleteTimeLogInput, DeleteTimeLogPayload, "deleteTimeLog", "time log");
+deletion_types!(
+    DeleteTimeLogInput,
+    DeleteTimeLogPayload,
+    "deleteTimeLog",
+    "time log"
+);
 
 /// Writes to time logs.
 #[derive(Default)]

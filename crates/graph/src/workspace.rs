@@ -18,13 +18,13 @@ use crate::loaders::hours::HoursScope;
 use crate::loaders::projects::ProjectParent;
 use crate::loaders::workspaces::{WorkspaceCountOf, WorkspacesOf};
 use crate::loaders::{self, Count};
+use crate::membership::workspace::{self as workspace_member, WorkspaceMemberConnection};
 use crate::policy::{self, WorkspaceAction};
 use crate::project::{self, ProjectConnection, ProjectFilterInput};
 use crate::retry;
 use crate::role::Role;
 use crate::time_log;
 use crate::validate;
-use crate::membership::workspace::{self as workspace_member, WorkspaceMemberConnection};
 
 const WORKSPACE_NAME: UniqueKey = UniqueKey {
     constraint: "uq_workspaces_name",
@@ -223,7 +223,12 @@ pub struct UpdateWorkspaceInput {
     pub description: MaybeUndefined<String>,
 }
 
-deletion_types!(DeleteWorkspaceInput, DeleteWorkspacePayload, "deleteWorkspace", "workspace");
+deletion_types!(
+    DeleteWorkspaceInput,
+    DeleteWorkspacePayload,
+    "deleteWorkspace",
+    "workspace"
+);
 
 /// Writes to workspaces.
 #[derive(Default)]

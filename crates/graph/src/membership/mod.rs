@@ -175,8 +175,7 @@ struct Standing {
 async fn standing(ctx: &Context<'_>, level: Level, parent: Uuid) -> Result<Standing> {
     match level {
         Level::Workspace => {
-            let (_, role) =
-                policy::authorize_workspace(ctx, parent, WorkspaceAction::Read).await?;
+            let (_, role) = policy::authorize_workspace(ctx, parent, WorkspaceAction::Read).await?;
             Ok(Standing {
                 actor: role,
                 workspace: None,

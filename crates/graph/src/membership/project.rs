@@ -184,9 +184,16 @@ impl ProjectMemberMutation {
             email: input.email.as_deref(),
         };
         let level = Level::Project;
-        super::add(ctx, level, input.id.as_ref(), &input.project_id, newcomer, input.role)
-            .await
-            .map(ProjectMember::from)
+        super::add(
+            ctx,
+            level,
+            input.id.as_ref(),
+            &input.project_id,
+            newcomer,
+            input.role,
+        )
+        .await
+        .map(ProjectMember::from)
     }
 
     /// Changes a project member's role, by the same rules as adding one; the project's
@@ -208,8 +215,7 @@ impl ProjectMemberMutation {
     async fn remove_project_member(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The project and the member to remove.")]
-        input: RemoveProjectMemberInput,
+        #[graphql(desc = "The project and the member to remove.")] input: RemoveProjectMemberInput,
     ) -> Result<ProjectMember> {
         super::remove(ctx, Level::Project, &input.project_id, &input.user_id)
             .await

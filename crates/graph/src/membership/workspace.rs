@@ -183,9 +183,16 @@ impl WorkspaceMemberMutation {
             email: input.email.as_deref(),
         };
         let level = Level::Workspace;
-        super::add(ctx, level, input.id.as_ref(), &input.workspace_id, newcomer, input.role)
-            .await
-            .map(WorkspaceMember::from)
+        super::add(
+            ctx,
+            level,
+            input.id.as_ref(),
+            &input.workspace_id,
+            newcomer,
+            input.role,
+        )
+        .await
+        .map(WorkspaceMember::from)
     }
 
     /// Changes a member's role. Only an OWNER grants or takes OWNER or ADMIN; the last
