@@ -12,7 +12,7 @@ scratch_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 server_bin="${WORKGRAPH_BIN:-target/debug/workgraph}"
 [[ "$server_bin" = /* ]] || server_bin="$scratch_root/$server_bin"
 if [[ ! -x "$server_bin" ]]; then
-  echo "no server binary at $server_bin: run \`cargo build -p server\` (after \`npm ci\` in crates/server/graphiql for the offline GraphiQL), or set WORKGRAPH_BIN" >&2
+  echo "no server binary at $server_bin: run \`cargo build -p server\`, or set WORKGRAPH_BIN" >&2
   exit 1
 fi
 

@@ -3,8 +3,9 @@
 # SQLite database and runs graphiql.mjs against it (see there for what it checks).
 #
 # Needs Node 20+, Debian's chromium (/usr/bin/chromium, or CHROMIUM=...) and a built server,
-# `${WORKGRAPH_BIN:-target/debug/workgraph}` relative to the repository root, built after
-# `npm ci` in crates/server/graphiql so GraphiQL is embedded. The screenshot lands in
+# `${WORKGRAPH_BIN:-target/debug/workgraph}` relative to the repository root (GraphiQL's
+# bundles are embedded from crates/server/graphiql/vendor/ by any build). The only npm
+# package here is the test's own driver, playwright-core. The screenshot lands in
 # target/graphiql.png.
 set -euo pipefail
 

@@ -1,8 +1,9 @@
-//! GraphiQL on `GET /graphql`: from the binary when the build embedded its bundles (`npm ci`
-//! in crates/server/graphiql first), else from the CDN. Which one this build did is
-//! `server::graphiql::EMBEDDED`; the browser itself is driven by tests/browser/run.sh.
+//! GraphiQL on `GET /graphql`, from the binary: the bundles committed in
+//! crates/server/graphiql/vendor/ (checked against their hashes here), with no network. The
+//! browser itself is driven by tests/browser/run.sh.
 
-use server::graphiql::{ASSETS, EMBEDDED, VERSION};
+use server::graphiql::{ASSETS, VERSION};
+use sha2::{Digest, Sha256};
 use tests::TestApp;
 
 /// What the page loads: each `src` and `href` attribute, but `data:` URLs.
@@ -46,36 +47,62 @@ pub(crate) async fn page(app: &TestApp) -> (String, String) {
 }
 
 #[tokio::test]
-async fn the_page_loads_only_its_own_assets_when_embedded_and_the_cdn_when_not() {
+async fn the_page_loads_only_its_own_assets() {
     let app = TestApp::spawn().await;
     let (page, policy) = page(&app).await;
     assert!(page.contains("<title>workgraph</title>"), "{page}");
     let references = references(&page);
-    if EMBEDDED {
-        let prefix = format!("/graphiql/{VERSION}/");
-        for reference in &references {
-            assert!(reference.starts_with(&prefix), "{reference} is not ours");
-        }
-        for asset in ASSETS {
-            assert!(
-                references.contains(&format!("{prefix}{}", asset.name)),
-                "the page loads {}",
-                asset.name
-            );
-        }
-        assert!(!page.contains("unpkg"), "{page}");
-        assert!(policy.contains("script-src 'self';"), "{policy}");
-        assert!(!policy.contains("unpkg"), "{policy}");
-    } else {
-        assert!(ASSETS.is_empty(), "nothing to serve without the bundles");
-        assert!(
-            references
-                .iter()
-                .any(|reference| reference.starts_with("https://unpkg.com/graphiql@")),
-            "{references:?}"
-        );
-        assert!(policy.contains("https://unpkg.com"), "{policy}");
+    let prefix = format!("/graphiql/{VERSION}/");
+    for reference in &references {
+        assert!(reference.starts_with(&prefix), "{reference} is not ours");
     }
+    for asset in ASSETS {
+        assert!(
+            references.contains(&format!("{prefix}{}", asset.name)),
+            "the page loads {}",
+            asset.name
+        );
+    }
+    assert!(!page.contains("unpkg"), "{page}");
+    assert!(policy.contains("script-src 'self';"), "{policy}");
+    assert!(!policy.contains("http"), "{policy}");
+}
+
+/// The vendored bundles are the ones `vendor/SHA256SUMS` names (which `refresh` checks
+/// against what npm serves for the pinned versions), and the binary serves them unchanged.
+#[tokio::test]
+async fn the_served_bundles_are_the_vendored_files_their_hashes_name() {
+    let vendor =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/server/graphiql/vendor");
+    let sums = std::fs::read_to_string(vendor.join("SHA256SUMS")).expect("vendor/SHA256SUMS");
+    let app = TestApp::spawn().await;
+    let mut checked = 0;
+    for line in sums.lines() {
+        let (hash, name) = line.split_once("  ").expect("`<hash>  <name>` lines");
+        let file = std::fs::read(vendor.join(name)).expect("a vendored bundle");
+        let hex = |bytes: &[u8]| {
+            Sha256::digest(bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        assert_eq!(hex(&file), hash, "{name} differs from vendor/SHA256SUMS");
+        let served = app
+            .http()
+            .get(app.url(&format!("/graphiql/{VERSION}/{name}")))
+            .send()
+            .await
+            .expect("GET a bundle");
+        assert_eq!(served.status(), 200, "{name}");
+        let body = served.bytes().await.expect("body");
+        assert_eq!(hex(&body), hash, "{name} is served as vendored");
+        checked += 1;
+    }
+    assert_eq!(checked, 4, "react, react-dom, graphiql.min.js and .css");
+    assert!(
+        vendor.join("THIRD-PARTY-LICENSES.txt").is_file(),
+        "the bundles' licences are committed beside them"
+    );
 }
 
 #[tokio::test]

@@ -1,17 +1,15 @@
 //! GraphiQL, the in-browser IDE on `GET /graphql`, working without the internet.
 //!
-//! When the build found GraphiQL's bundles (`npm ci` in `crates/server/graphiql` before
-//! `cargo build`; see `build.rs`), they are inside the binary: the page loads them from
-//! `/graphiql/<version>/<name>` on this server and its Content-Security-Policy allows
-//! nothing else. Without them the page is async-graphql's, loading GraphiQL from a CDN, and
-//! [`log_mode`] says at start-up how to embed them.
+//! GraphiQL's bundles are committed in `crates/server/graphiql/vendor/` and inside the
+//! binary (`build.rs`): the page loads them from `/graphiql/<version>/<name>` on this server
+//! and its Content-Security-Policy allows nothing else, so it works with no network at
+//! build or run time.
 //!
 //! The page shows the headers editor, for `{"Authorization": "Bearer <token>"}`; queries go
 //! to `POST /graphql` with those headers, subscriptions to `/graphql/ws` over
 //! graphql-transport-ws with `{"authorization": <that header>}` as the `connection_init`
 //! payload (`graphiql/workgraph.js`).
 
-use async_graphql::http::GraphiQLSource;
 use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -31,13 +29,10 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/graphiql_assets.rs"));
 }
 
-/// Whether the bundles are inside this binary (else the page loads them from a CDN).
-pub const EMBEDDED: bool = cfg!(graphiql_embedded);
-
 /// The path segment that changes whenever an asset does, so assets may be cached forever.
 pub const VERSION: &str = generated::VERSION;
 
-/// Every asset `/graphiql/<version>/<name>` serves: none unless [`EMBEDDED`].
+/// Every asset `/graphiql/<version>/<name>` serves.
 pub const ASSETS: &[Asset] = generated::ASSETS;
 
 /// The route of the assets, for `router()`.
@@ -47,19 +42,10 @@ pub const ASSET_ROUTE: &str = "/graphiql/{version}/{name}";
 const ENDPOINT: &str = "/graphql";
 const SUBSCRIPTIONS: &str = "/graphql/ws";
 
-/// The fallback page's sources: its inline script and style, the CDN, GraphQL's favicon.
-const CDN_POLICY: &str = "default-src 'self'; \
-    script-src 'self' 'unsafe-inline' https://unpkg.com; \
-    style-src 'self' 'unsafe-inline' https://unpkg.com; \
-    font-src 'self' data: https://unpkg.com; \
-    img-src 'self' data: https://graphql.org https://unpkg.com; \
-    connect-src 'self'; \
-    frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
-
-/// The embedded page's sources: this server only (fonts are `data:` URLs inside GraphiQL's
+/// The page's sources: this server only (fonts are `data:` URLs inside GraphiQL's
 /// style sheet); `connect-src 'self'` covers the same-origin WebSocket. The browser test
 /// (tests/browser) fails on any violation the page reports.
-const EMBEDDED_POLICY: &str = "default-src 'self'; \
+const POLICY: &str = "default-src 'self'; \
     script-src 'self'; \
     style-src 'self'; \
     font-src 'self' data:; \
@@ -67,31 +53,13 @@ const EMBEDDED_POLICY: &str = "default-src 'self'; \
     connect-src 'self'; \
     frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/// Says once, at start-up, where the page takes GraphiQL from, and how to embed it if from
-/// the CDN.
-pub fn log_mode() {
-    if EMBEDDED {
-        tracing::debug!(version = VERSION, "GraphiQL served from the binary");
-    } else {
-        tracing::info!(
-            "GraphiQL loads from a CDN (unpkg.com) and needs the internet; to embed it, run \
-             `npm ci` in crates/server/graphiql, then rebuild"
-        );
-    }
-}
-
 /// The GraphiQL page with its Content-Security-Policy.
 pub fn page() -> Response {
-    let (html, policy) = if EMBEDDED {
-        (embedded_page(), EMBEDDED_POLICY)
-    } else {
-        (cdn_page(), CDN_POLICY)
-    };
-    let mut response = Html(html).into_response();
+    let mut response = Html(html()).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(policy),
+        HeaderValue::from_static(POLICY),
     );
     // The page names the assets' version: a new binary must not meet a stale page.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -99,7 +67,7 @@ pub fn page() -> Response {
 }
 
 /// Our page: the embedded bundles, then `workgraph.js`, which starts GraphiQL.
-fn embedded_page() -> String {
+fn html() -> String {
     let asset = |name: &str| format!("/graphiql/{VERSION}/{name}");
     format!(
         r#"<!DOCTYPE html>
@@ -129,15 +97,6 @@ fn embedded_page() -> String {
         graphiql_js = asset("graphiql.min.js"),
         page_js = asset("workgraph.js"),
     )
-}
-
-/// async-graphql's page, loading GraphiQL from unpkg.com.
-fn cdn_page() -> String {
-    GraphiQLSource::build()
-        .endpoint(ENDPOINT)
-        .subscription_endpoint(SUBSCRIPTIONS)
-        .title("workgraph")
-        .finish()
 }
 
 /// `GET /graphiql/<version>/<name>`: an embedded asset, cached for a year (a new build

@@ -106,7 +106,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     let addr = listener.local_addr()?;
     tracing::info!("serving GraphQL on http://{addr}/graphql (GraphiQL in a browser)");
-    server::graphiql::log_mode();
     server::serve(listener, router, server::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
