@@ -15,7 +15,7 @@ use async_graphql::dataloader::DataLoader;
 use entity::role::Role;
 use entity::{project, project_user, workspace, workspace_user};
 use sea_orm::ColumnTrait;
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoColumnRef, Query};
 use uuid::Uuid;
 
 use crate::context::{ContextExt, Viewer};
@@ -138,6 +138,39 @@ pub fn readable_projects(viewer: Uuid) -> Condition {
     Condition::any()
         .add(Expr::exists(member))
         .add(Expr::exists(manager))
+}
+
+/// The viewer's role in the workspace whose id is in `workspace` (a column of the
+/// statement's own tables), as a column to select beside the object: `(SELECT role FROM
+/// workspace_users WHERE workspace_id = <workspace> AND user_id = :viewer)`, `NULL` for a
+/// non-member. A read by id then learns the object and the viewer's standing in one
+/// statement, and [`workspace`] or [`project`] decides on them as for any other caller.
+pub fn workspace_role_column(viewer: Uuid, workspace: impl IntoColumnRef) -> Expr {
+    let role = Query::select()
+        .column((workspace_user::Entity, workspace_user::Column::Role))
+        .from(workspace_user::Entity)
+        .and_where(
+            Expr::col((workspace_user::Entity, workspace_user::Column::WorkspaceId))
+                .equals(workspace),
+        )
+        .and_where(workspace_user::Column::UserId.eq(viewer))
+        .to_owned();
+    Expr::SubQuery(None, Box::new(role.into()))
+}
+
+/// The viewer's role in the project whose id is in `project`, as [`workspace_role_column`]
+/// does for workspaces: `(SELECT role FROM project_users WHERE project_id = <project> AND
+/// user_id = :viewer)`.
+pub fn project_role_column(viewer: Uuid, project: impl IntoColumnRef) -> Expr {
+    let role = Query::select()
+        .column((project_user::Entity, project_user::Column::Role))
+        .from(project_user::Entity)
+        .and_where(
+            Expr::col((project_user::Entity, project_user::Column::ProjectId)).equals(project),
+        )
+        .and_where(project_user::Column::UserId.eq(viewer))
+        .to_owned();
+    Expr::SubQuery(None, Box::new(role.into()))
 }
 
 /// What a viewer may be asked to do to a project and what is in it.
@@ -440,6 +473,28 @@ mod tests {
         assert_eq!(
             sql,
             r#"SELECT "projects"."id" FROM "projects" WHERE EXISTS(SELECT 1 FROM "project_users" WHERE "project_users"."project_id" = "projects"."id" AND "project_users"."user_id" = '00000000-0000-0000-0000-000000000000') OR EXISTS(SELECT 1 FROM "workspace_users" WHERE "workspace_users"."workspace_id" = "projects"."workspace_id" AND "workspace_users"."user_id" = '00000000-0000-0000-0000-000000000000' AND "workspace_users"."role" IN ('OWNER', 'ADMIN'))"#
+        );
+    }
+
+    #[test]
+    fn role_columns_select_the_viewers_role_beside_the_object() {
+        use sea_orm::sea_query::{Alias, PostgresQueryBuilder, Query};
+        let viewer = Uuid::nil();
+        let sql = Query::select()
+            .column((project::Entity, project::Column::Id))
+            .expr_as(
+                workspace_role_column(viewer, (project::Entity, project::Column::WorkspaceId)),
+                Alias::new("workspace_role"),
+            )
+            .expr_as(
+                project_role_column(viewer, (project::Entity, project::Column::Id)),
+                Alias::new("project_role"),
+            )
+            .from(project::Entity)
+            .to_string(PostgresQueryBuilder);
+        assert_eq!(
+            sql,
+            r#"SELECT "projects"."id", (SELECT "workspace_users"."role" FROM "workspace_users" WHERE "workspace_users"."workspace_id" = "projects"."workspace_id" AND "workspace_users"."user_id" = '00000000-0000-0000-0000-000000000000') AS "workspace_role", (SELECT "project_users"."role" FROM "project_users" WHERE "project_users"."project_id" = "projects"."id" AND "project_users"."user_id" = '00000000-0000-0000-0000-000000000000') AS "project_role" FROM "projects""#
         );
     }
 

@@ -18,7 +18,7 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
-    Iterable, Value,
+    IdenStatic, Iterable, QueryResult, Value,
 };
 use uuid::Uuid;
 
@@ -60,11 +60,22 @@ where
         self.sort.is_some_and(|(_, desc)| desc)
     }
 
-    /// `SELECT E.*, parent AS page_parent FROM E [JOIN …] WHERE parent IN (…) AND filter`.
-    fn base(&self, parents: &[Uuid], filter: Condition) -> SelectStatement {
+    /// `SELECT E.<columns>, parent AS page_parent FROM E [JOIN …] WHERE parent IN (…) AND
+    /// filter`. The sort keys are selected too when `columns` lacks them: the window and
+    /// the cursor condition read them over this statement.
+    fn base(&self, columns: &[E::Column], parents: &[Uuid], filter: Condition) -> SelectStatement {
+        let keys = self.sort.iter().map(|(sort, _)| *sort).chain([self.id]);
+        let missing: Vec<E::Column> = keys
+            .filter(|key| !columns.iter().any(|column| column.as_str() == key.as_str()))
+            .collect();
         let mut query = Query::select();
         query
-            .columns(E::Column::iter().map(|column| (E::default(), column)))
+            .columns(
+                columns
+                    .iter()
+                    .chain(&missing)
+                    .map(|column| (E::default(), *column)),
+            )
             .expr_as(Expr::col(self.parent.clone()), Alias::new(PARENT))
             .from(E::default())
             .and_where(
@@ -163,13 +174,49 @@ where
     E: EntityTrait,
     E::Column: Copy,
 {
+    let columns: Vec<E::Column> = E::Column::iter().collect();
+    let pages = page_rows(db, layout, &columns, parents, filter, page).await?;
+    pages
+        .into_iter()
+        .map(|(parent, paged)| {
+            let rows = paged
+                .rows
+                .iter()
+                .map(|row| E::Model::from_query_result(row, ""))
+                .collect::<Result<Vec<_>, DbErr>>()?;
+            Ok((
+                parent,
+                Paged {
+                    rows,
+                    has_next: paged.has_next,
+                    total: paged.total,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// [`page_per_parent`] selecting only `columns` of `E` (besides the page's own), its rows
+/// left undecoded: for a reader that needs a few columns of each row, not whole models.
+pub async fn page_rows<E>(
+    db: &DatabaseConnection,
+    layout: &Layout<E>,
+    columns: &[E::Column],
+    parents: &[Uuid],
+    filter: Condition,
+    page: &Page,
+) -> Result<HashMap<Uuid, Paged<QueryResult>>, DbErr>
+where
+    E: EntityTrait,
+    E::Column: Copy,
+{
     let statement = db
         .get_database_backend()
-        .build(&page_statement(layout, parents, filter, page));
+        .build(&page_statement(layout, columns, parents, filter, page));
     let rows = db.query_all_raw(statement).await?;
 
     let known_total = page.with_total && page.after.is_none();
-    let mut pages: HashMap<Uuid, Paged<E::Model>> = parents
+    let mut pages: HashMap<Uuid, Paged<QueryResult>> = parents
         .iter()
         .map(|parent| {
             let empty = Paged {
@@ -186,7 +233,7 @@ where
             let total: i64 = row.try_get("", TOTAL)?;
             paged.total = Some(u64::try_from(total).unwrap_or(0));
         }
-        paged.rows.push(E::Model::from_query_result(&row, "")?);
+        paged.rows.push(row);
     }
     let first = usize::try_from(page.first).unwrap_or(usize::MAX);
     for paged in pages.values_mut() {
@@ -198,9 +245,10 @@ where
     Ok(pages)
 }
 
-/// The statement behind [`page_per_parent`].
+/// The statement behind [`page_rows`].
 fn page_statement<E>(
     layout: &Layout<E>,
+    columns: &[E::Column],
     parents: &[Uuid],
     filter: Condition,
     page: &Page,
@@ -213,7 +261,7 @@ where
     let numbered = if page.with_total {
         // Count first, over every matching row; then drop the rows up to the cursor and
         // number the rest.
-        let mut counted = layout.base(parents, filter);
+        let mut counted = layout.base(columns, parents, filter);
         counted.expr_window_as(
             Expr::col(Asterisk).count(),
             WindowStatement::partition_by(layout.parent.clone()),
@@ -233,7 +281,7 @@ where
         }
         numbered
     } else {
-        let mut numbered = layout.base(parents, filter);
+        let mut numbered = layout.base(columns, parents, filter);
         numbered.expr_window_as(
             Expr::cust("ROW_NUMBER()"),
             layout.window(layout.parent.clone(), true),
@@ -295,6 +343,37 @@ mod tests {
     use super::*;
     use crate::connection::Cursor;
 
+    fn all<E: EntityTrait>() -> Vec<E::Column> {
+        E::Column::iter().collect()
+    }
+
+    #[test]
+    fn a_page_of_some_columns_selects_only_those_and_its_own() {
+        let layout = Layout::<task::Entity>::new(
+            task::Column::ProjectId,
+            task::Column::Id,
+            Some((task::Column::CreatedAt, false)),
+        );
+        let sql = page_statement(
+            &layout,
+            &[task::Column::Name],
+            &[Uuid::nil()],
+            Condition::all(),
+            &page(true, None),
+        )
+        .to_string(PostgresQueryBuilder);
+        assert!(
+            sql.contains(r#"SELECT "tasks"."name", "tasks"."created_at", "tasks"."id", "tasks"."project_id" AS "page_parent""#),
+            "{sql}"
+        );
+        assert!(!sql.contains(r#""tasks"."description""#), "{sql}");
+        // The sort keys come along unasked: the window over the counted rows reads them.
+        assert!(
+            sql.contains(r#"ORDER BY "created_at" ASC, "id" ASC"#),
+            "{sql}"
+        );
+    }
+
     fn page(with_total: bool, after: Option<Cursor>) -> Page {
         Page {
             first: 2,
@@ -317,6 +396,7 @@ mod tests {
         let parents = [Uuid::nil()];
         let sql = page_statement(
             &layout,
+            &all::<task::Entity>(),
             &parents,
             Condition::all(),
             &page(false, Some(after)),
@@ -346,6 +426,7 @@ mod tests {
         let parents = [Uuid::nil()];
         let sql = page_statement(
             &layout,
+            &all::<task::Entity>(),
             &parents,
             Condition::all(),
             &page(true, Some(after)),
@@ -383,6 +464,7 @@ mod tests {
         };
         let sql = page_statement(
             &layout,
+            &all::<workspace::Entity>(),
             &[Uuid::nil()],
             Condition::all(),
             &page(false, None),
