@@ -14,8 +14,11 @@ use async_graphql::Context;
 use async_graphql::dataloader::DataLoader;
 use entity::role::Role;
 use entity::{project, project_user, workspace, workspace_user};
-use sea_orm::ColumnTrait;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoColumnRef, Query};
+use sea_orm::{
+    ActiveEnum, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QuerySelect,
+    QueryTrait, Select,
+};
 use uuid::Uuid;
 
 use crate::context::{ContextExt, Viewer};
@@ -369,7 +372,9 @@ pub async fn authorize_workspace(
     Ok((found, role))
 }
 
-/// Loads project `id` and checks `action` on it for the signed-in viewer.
+/// Loads project `id` with the viewer's roles in it and in its workspace, in one
+/// statement (batched with the request's other by-id reads), and checks `action` on it
+/// for the signed-in viewer.
 pub async fn authorize_project(
     ctx: &Context<'_>,
     id: Uuid,
@@ -377,12 +382,53 @@ pub async fn authorize_project(
 ) -> Result<(project::Model, ProjectAccess)> {
     let viewer = ctx.require_viewer()?;
     let loader = ctx.service::<DataLoader<Loaders>>()?;
-    let found = loaders::by_id(loader, loaders::ProjectById(id))
-        .await?
-        .ok_or(Error::NotFound)?;
-    let access = project_access(ctx, viewer, &found).await?;
+    let (found, access) = loaders::by_id(
+        loader,
+        loaders::ProjectWithAccess {
+            viewer: viewer.user_id,
+            id,
+        },
+    )
+    .await?
+    .ok_or(Error::NotFound)?;
     project(access, action).check()?;
     Ok((found, access))
+}
+
+/// The column aliases [`rows_with_access`] selects the viewer's roles as.
+const WORKSPACE_ROLE: &str = "viewer_workspace_role";
+const PROJECT_ROLE: &str = "viewer_project_role";
+
+/// Runs `query` with the viewer's standing in each row's project beside the row (the
+/// project's id in column `project`, its workspace's in `workspace`): objects and the roles
+/// the rules need in one statement.
+pub(crate) async fn rows_with_access<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    query: Select<E>,
+    viewer: Uuid,
+    workspace: impl IntoColumnRef,
+    project: impl IntoColumnRef,
+) -> std::result::Result<Vec<(E::Model, ProjectAccess)>, DbErr> {
+    let query = query
+        .expr_as(workspace_role_column(viewer, workspace), WORKSPACE_ROLE)
+        .expr_as(project_role_column(viewer, project), PROJECT_ROLE);
+    let statement = db
+        .get_database_backend()
+        .build(&QueryTrait::into_query(query));
+    let rows = db.query_all_raw(statement).await?;
+    rows.iter()
+        .map(|row| {
+            let role = |alias: &str| -> std::result::Result<Option<Role>, DbErr> {
+                let stored: Option<String> = row.try_get("", alias)?;
+                stored.map(|role| Role::try_from_value(&role)).transpose()
+            };
+            let access = ProjectAccess {
+                workspace_role: role(WORKSPACE_ROLE)?,
+                project_role: role(PROJECT_ROLE)?,
+            };
+            Ok((E::Model::from_query_result(row, "")?, access))
+        })
+        .collect()
 }
 
 #[cfg(test)]

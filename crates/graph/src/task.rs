@@ -1,6 +1,5 @@
 //! Tasks: units of work in a project.
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
 use entity::task::{self, TaskStatus as StoredStatus};
@@ -15,12 +14,13 @@ use crate::deletion::deletion_types;
 use crate::error::{Error, Result};
 use crate::loaders::hours::HoursScope;
 use crate::loaders::time_logs::TimeLogParent;
-use crate::loaders::{self, Count, Loaders, ProjectById, TaskById, tasks};
+use crate::loaders::{self, Count, Loaders, ProjectById, tasks};
 use crate::policy::{self, ProjectAction};
 use crate::project::Project;
 use crate::retry;
 use crate::time_log::{self, TimeLogConnection, TimeLogFilterInput, TimeLogOrderInput};
 use crate::validate;
+use async_graphql::dataloader::DataLoader;
 
 /// Where a task stands.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -363,17 +363,20 @@ impl TaskMutation {
     }
 }
 
-/// Loads task `id` and checks `action` on its project.
+/// Loads task `id`, with the viewer's roles in its project and workspace in the same
+/// statement, and checks `action` on its project.
 pub(crate) async fn authorize(
     ctx: &Context<'_>,
     id: Uuid,
     action: ProjectAction,
 ) -> Result<task::Model> {
-    ctx.require_viewer()?;
+    let viewer = ctx.require_viewer()?;
     let loader = ctx.service::<DataLoader<Loaders>>()?;
-    let found = loaders::by_id(loader, TaskById(id))
-        .await?
-        .ok_or(Error::NotFound)?;
-    policy::authorize_project(ctx, found.project_id, action).await?;
+    let key = loaders::TaskWithAccess {
+        viewer: viewer.user_id,
+        id,
+    };
+    let (found, access) = loaders::by_id(loader, key).await?.ok_or(Error::NotFound)?;
+    policy::project(access, action).check()?;
     Ok(found)
 }

@@ -224,6 +224,98 @@ by_id_loader!(ProjectMemberById, project_user);
 by_id_loader!(MessageById, chat_message);
 
 /// The account with this (lower-case) address: chat counterparts are addresses.
+/// The ids asked for, per viewer (a request has one; a batch of loads may mix).
+fn ids_per_viewer(keys: impl Iterator<Item = (Uuid, Uuid)>) -> HashMap<Uuid, Vec<Uuid>> {
+    let mut per_viewer: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (viewer, id) in keys {
+        per_viewer.entry(viewer).or_default().push(id);
+    }
+    per_viewer
+}
+
+/// A project by id with the viewer's standing in it, in one statement per viewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProjectWithAccess {
+    pub viewer: Uuid,
+    pub id: Uuid,
+}
+
+impl Loader<ProjectWithAccess> for Loaders {
+    type Value = (project::Model, crate::policy::ProjectAccess);
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[ProjectWithAccess],
+    ) -> Result<HashMap<ProjectWithAccess, Self::Value>, Self::Error> {
+        let mut loaded = HashMap::with_capacity(keys.len());
+        for (viewer, ids) in ids_per_viewer(keys.iter().map(|key| (key.viewer, key.id))) {
+            let query = project::Entity::find().filter(project::Column::Id.is_in(ids));
+            let rows = crate::policy::rows_with_access(
+                &self.db,
+                query,
+                viewer,
+                (project::Entity, project::Column::WorkspaceId),
+                (project::Entity, project::Column::Id),
+            )
+            .await?;
+            for row in rows {
+                loaded.insert(
+                    ProjectWithAccess {
+                        viewer,
+                        id: row.0.id,
+                    },
+                    row,
+                );
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+/// A task by id with the viewer's standing in its project, in one statement per viewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TaskWithAccess {
+    pub viewer: Uuid,
+    pub id: Uuid,
+}
+
+impl Loader<TaskWithAccess> for Loaders {
+    type Value = (task::Model, crate::policy::ProjectAccess);
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[TaskWithAccess],
+    ) -> Result<HashMap<TaskWithAccess, Self::Value>, Self::Error> {
+        use sea_orm::{JoinType, QuerySelect, RelationTrait};
+        let mut loaded = HashMap::with_capacity(keys.len());
+        for (viewer, ids) in ids_per_viewer(keys.iter().map(|key| (key.viewer, key.id))) {
+            let query = task::Entity::find()
+                .join(JoinType::InnerJoin, task::Relation::Project.def())
+                .filter(task::Column::Id.is_in(ids));
+            let rows = crate::policy::rows_with_access(
+                &self.db,
+                query,
+                viewer,
+                (project::Entity, project::Column::WorkspaceId),
+                (task::Entity, task::Column::ProjectId),
+            )
+            .await?;
+            for row in rows {
+                loaded.insert(
+                    TaskWithAccess {
+                        viewer,
+                        id: row.0.id,
+                    },
+                    row,
+                );
+            }
+        }
+        Ok(loaded)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UserByEmail(pub String);
 
