@@ -297,6 +297,47 @@ async fn sibling_lists_load_in_a_constant_number_of_statements() {
     assert!(six <= 8, "{six} statements");
 }
 
+#[tokio::test]
+async fn a_project_or_task_by_id_takes_the_session_and_one_statement() {
+    let app = TestApp::spawn().await;
+    let ann = app.sign_up("ann@example.io").await;
+    let bob = app.sign_up("bob@example.io").await;
+    let projects = seed(&app.db, &ann, 1, &["a"]).await;
+    let project = projects[0];
+    let read = app
+        .graphql_fewest_statements(
+            Some(&ann.token),
+            "query($id: ID!) { project(id: $id) { name tasks { nodes { id } } } }",
+            json!({ "id": project }),
+        )
+        .await;
+    let task = read.data()["project"]["tasks"]["nodes"][0]["id"]
+        .as_str()
+        .expect("a task id")
+        .to_owned();
+
+    for (query, id) in [
+        (
+            "query($id: ID!) { project(id: $id) { name } }",
+            project.to_string(),
+        ),
+        ("query($id: ID!) { task(id: $id) { name } }", task.clone()),
+    ] {
+        let response = app
+            .graphql_fewest_statements(Some(&ann.token), query, json!({ "id": id }))
+            .await;
+        response.data();
+        // The session, then the object with the viewer's roles beside it.
+        assert_eq!(response.sql_statements(), 2, "{query}: {}", response.body);
+
+        // The roles still decide: an outsider is told nothing exists.
+        let outsider = app
+            .graphql_as(Some(&bob.token), query, json!({ "id": id }))
+            .await;
+        assert_eq!(outsider.error_code(), "NOT_FOUND", "{}", outsider.body);
+    }
+}
+
 const TIME_LOGS: &str = "query Logs($id: ID!, $first: Int, $after: String, $filter: TimeLogFilterInput, $orderBy: TimeLogOrderInput) {
     task(id: $id) {
         totalHours
