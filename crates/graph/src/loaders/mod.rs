@@ -223,14 +223,34 @@ by_id_loader!(WorkspaceMemberById, workspace_user);
 by_id_loader!(ProjectMemberById, project_user);
 by_id_loader!(MessageById, chat_message);
 
-/// The account with this (lower-case) address: chat counterparts are addresses.
-/// The ids asked for, per viewer (a request has one; a batch of loads may mix).
-fn ids_per_viewer(keys: impl Iterator<Item = (Uuid, Uuid)>) -> HashMap<Uuid, Vec<Uuid>> {
+/// Loads the rows `query_of` selects for each viewer's ids, with that viewer's standing in
+/// each row's project ([`crate::policy::rows_with_access`]): one statement per viewer (a
+/// request has one), keyed back by `key`.
+async fn with_access<E, K>(
+    db: &DatabaseConnection,
+    keys: impl Iterator<Item = (Uuid, Uuid)>,
+    query_of: impl Fn(Vec<Uuid>) -> sea_orm::Select<E>,
+    columns: (sea_orm::sea_query::ColumnRef, sea_orm::sea_query::ColumnRef),
+    key: impl Fn(Uuid, &E::Model) -> K,
+) -> Result<HashMap<K, (E::Model, crate::policy::ProjectAccess)>, Arc<DbErr>>
+where
+    E: EntityTrait,
+    K: Eq + Hash,
+{
     let mut per_viewer: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
     for (viewer, id) in keys {
         per_viewer.entry(viewer).or_default().push(id);
     }
-    per_viewer
+    let mut loaded = HashMap::new();
+    for (viewer, ids) in per_viewer {
+        let (workspace, project) = columns.clone();
+        let rows =
+            crate::policy::rows_with_access(db, query_of(ids), viewer, workspace, project).await?;
+        for row in rows {
+            loaded.insert(key(viewer, &row.0), row);
+        }
+    }
+    Ok(loaded)
 }
 
 /// A project by id with the viewer's standing in it, in one statement per viewer.
@@ -248,28 +268,18 @@ impl Loader<ProjectWithAccess> for Loaders {
         &self,
         keys: &[ProjectWithAccess],
     ) -> Result<HashMap<ProjectWithAccess, Self::Value>, Self::Error> {
-        let mut loaded = HashMap::with_capacity(keys.len());
-        for (viewer, ids) in ids_per_viewer(keys.iter().map(|key| (key.viewer, key.id))) {
-            let query = project::Entity::find().filter(project::Column::Id.is_in(ids));
-            let rows = crate::policy::rows_with_access(
-                &self.db,
-                query,
-                viewer,
-                (project::Entity, project::Column::WorkspaceId),
-                (project::Entity, project::Column::Id),
-            )
-            .await?;
-            for row in rows {
-                loaded.insert(
-                    ProjectWithAccess {
-                        viewer,
-                        id: row.0.id,
-                    },
-                    row,
-                );
-            }
-        }
-        Ok(loaded)
+        use sea_orm::sea_query::IntoColumnRef;
+        with_access(
+            &self.db,
+            keys.iter().map(|key| (key.viewer, key.id)),
+            |ids| project::Entity::find().filter(project::Column::Id.is_in(ids)),
+            (
+                (project::Entity, project::Column::WorkspaceId).into_column_ref(),
+                (project::Entity, project::Column::Id).into_column_ref(),
+            ),
+            |viewer, row| ProjectWithAccess { viewer, id: row.id },
+        )
+        .await
     }
 }
 
@@ -288,34 +298,27 @@ impl Loader<TaskWithAccess> for Loaders {
         &self,
         keys: &[TaskWithAccess],
     ) -> Result<HashMap<TaskWithAccess, Self::Value>, Self::Error> {
+        use sea_orm::sea_query::IntoColumnRef;
         use sea_orm::{JoinType, QuerySelect, RelationTrait};
-        let mut loaded = HashMap::with_capacity(keys.len());
-        for (viewer, ids) in ids_per_viewer(keys.iter().map(|key| (key.viewer, key.id))) {
-            let query = task::Entity::find()
-                .join(JoinType::InnerJoin, task::Relation::Project.def())
-                .filter(task::Column::Id.is_in(ids));
-            let rows = crate::policy::rows_with_access(
-                &self.db,
-                query,
-                viewer,
-                (project::Entity, project::Column::WorkspaceId),
-                (task::Entity, task::Column::ProjectId),
-            )
-            .await?;
-            for row in rows {
-                loaded.insert(
-                    TaskWithAccess {
-                        viewer,
-                        id: row.0.id,
-                    },
-                    row,
-                );
-            }
-        }
-        Ok(loaded)
+        with_access(
+            &self.db,
+            keys.iter().map(|key| (key.viewer, key.id)),
+            |ids| {
+                task::Entity::find()
+                    .join(JoinType::InnerJoin, task::Relation::Project.def())
+                    .filter(task::Column::Id.is_in(ids))
+            },
+            (
+                (project::Entity, project::Column::WorkspaceId).into_column_ref(),
+                (task::Entity, task::Column::ProjectId).into_column_ref(),
+            ),
+            |viewer, row| TaskWithAccess { viewer, id: row.id },
+        )
+        .await
     }
 }
 
+/// The account with this (lower-case) address: chat counterparts are addresses.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UserByEmail(pub String);
 
