@@ -234,9 +234,60 @@ impl Instance {
             !text.contains("$argon2"),
             "a response contains a password hash: {text}"
         );
-        let body = serde_json::from_str(&text)
+        let body: Value = serde_json::from_str(&text)
             .unwrap_or_else(|err| panic!("POST /graphql answered non-JSON {text}: {err}"));
+        if body["extensions"]["executor"] == "plan" {
+            self.same_on_the_resolvers(token, query, &variables, status, &text)
+                .await;
+        }
         GqlResponse { status, body }
+    }
+
+    /// The differential test behind every planned answer: the same request run on the
+    /// resolvers alone (`x-workgraph-executor: resolvers`) answers the same status and the
+    /// same `data`, without errors.
+    async fn same_on_the_resolvers(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: &Value,
+        status: u16,
+        planned: &str,
+    ) {
+        let mut request = self
+            .http
+            .post(self.url("/graphql"))
+            .header("x-workgraph-executor", "resolvers")
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("POST /graphql on the resolvers: {err}"));
+        let resolved_status = response.status().as_u16();
+        let resolved = response
+            .text()
+            .await
+            .unwrap_or_else(|err| panic!("POST /graphql body on the resolvers: {err}"));
+        assert_eq!(
+            resolved_status, status,
+            "the resolvers answer {query} with another status: {resolved}"
+        );
+        let data = |text: &str| -> Value {
+            let body: Value = serde_json::from_str(text)
+                .unwrap_or_else(|err| panic!("POST /graphql answered non-JSON {text}: {err}"));
+            assert!(body.get("errors").is_none(), "errors beside a plan: {text}");
+            body["data"].clone()
+        };
+        // As JSON values: async-graphql writes an object's keys in the order its fields
+        // finish resolving, the plan in the order of the selection (as the spec says).
+        assert_eq!(
+            data(&resolved),
+            data(planned),
+            "the plan and the resolvers answer {query} differently\nplanned:   {planned}\nresolvers: {resolved}"
+        );
     }
 
     /// Sends `query` three times and returns the response that took the fewest SQL

@@ -17,6 +17,7 @@ pub mod loaders;
 pub mod membership;
 pub mod node;
 pub mod persisted;
+pub mod plan;
 pub mod policy;
 pub mod project;
 pub mod report;
@@ -126,6 +127,7 @@ pub fn build_with(db: sea_orm::DatabaseConnection, services: Services, settings:
     let loader = loaders::Loaders::data_loader(db.clone());
     let mut builder = services
         .register(schema().data(db).data(loader))
+        .extension(plan::Planner)
         .limit_complexity(settings.limits.max_complexity)
         .limit_directives(settings.limits.max_directives_per_field);
     if !settings.limits.introspection {
@@ -181,6 +183,51 @@ impl Api {
             persisted.keep(hash, &request.query);
         }
         Ok(cost)
+    }
+}
+
+/// The planned `data` of each operation of a batch, in order: `None` for one the
+/// resolvers answered (its response carries its `data`).
+pub type PlannedData = Vec<Option<Vec<u8>>>;
+
+impl Api {
+    /// Runs `batch` as [`async_graphql::Executor::execute_batch`] does, and with `plan`
+    /// lets the planned read path ([`plan`]) answer the queries it covers: their `data`
+    /// comes back as JSON beside a response that has none of its own, for the transport
+    /// to write in its place.
+    pub async fn answer_batch(
+        &self,
+        batch: async_graphql::BatchRequest,
+        plan: bool,
+    ) -> (async_graphql::BatchResponse, PlannedData) {
+        let answer = |request: async_graphql::Request| async move {
+            if !plan {
+                let response = async_graphql::Executor::execute(self, request).await;
+                return (response, None);
+            }
+            let slot = plan::PlanSlot::default();
+            let response = async_graphql::Executor::execute(self, request.data(slot.clone())).await;
+            (response, slot.take())
+        };
+        match batch {
+            async_graphql::BatchRequest::Single(request) => {
+                let (response, planned) = answer(request).await;
+                (
+                    async_graphql::BatchResponse::Single(response),
+                    vec![planned],
+                )
+            }
+            async_graphql::BatchRequest::Batch(requests) => {
+                let mut responses = Vec::with_capacity(requests.len());
+                let mut planned = Vec::with_capacity(requests.len());
+                for request in requests {
+                    let (response, data) = answer(request).await;
+                    responses.push(response);
+                    planned.push(data);
+                }
+                (async_graphql::BatchResponse::Batch(responses), planned)
+            }
+        }
     }
 }
 

@@ -14,9 +14,11 @@ use async_graphql::Context;
 use async_graphql::dataloader::DataLoader;
 use entity::role::Role;
 use entity::{project, project_user, workspace, workspace_user};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoColumnRef, Query};
+use sea_orm::sea_query::{
+    Alias, ColumnRef, Condition, Expr, ExprTrait, IntoColumnRef, Query, SelectStatement,
+};
 use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QuerySelect,
+    ActiveEnum, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryResult,
     QueryTrait, Select,
 };
 use uuid::Uuid;
@@ -409,14 +411,43 @@ pub(crate) async fn rows_with_access<E: EntityTrait>(
     workspace: impl IntoColumnRef,
     project: impl IntoColumnRef,
 ) -> std::result::Result<Vec<(E::Model, ProjectAccess)>, DbErr> {
-    let query = query
-        .expr_as(workspace_role_column(viewer, workspace), WORKSPACE_ROLE)
-        .expr_as(project_role_column(viewer, project), PROJECT_ROLE);
-    let statement = db
-        .get_database_backend()
-        .build(&QueryTrait::into_query(query));
+    let rows = raw_rows_with_access(
+        db,
+        QueryTrait::into_query(query),
+        viewer,
+        workspace,
+        Some(project.into_column_ref()),
+    )
+    .await?;
+    rows.into_iter()
+        .map(|(row, access)| Ok((E::Model::from_query_result(&row, "")?, access)))
+        .collect()
+}
+
+/// [`rows_with_access`] with the rows left undecoded, for a reader of a few columns (the
+/// planned read path, [`crate::plan`]). Without a `project` column the project role is
+/// not selected (`None`): a workspace read needs only the workspace role.
+pub(crate) async fn raw_rows_with_access(
+    db: &impl ConnectionTrait,
+    mut query: SelectStatement,
+    viewer: Uuid,
+    workspace: impl IntoColumnRef,
+    project: Option<ColumnRef>,
+) -> std::result::Result<Vec<(QueryResult, ProjectAccess)>, DbErr> {
+    query.expr_as(
+        workspace_role_column(viewer, workspace),
+        Alias::new(WORKSPACE_ROLE),
+    );
+    let has_project = project.is_some();
+    if let Some(project) = project {
+        query.expr_as(
+            project_role_column(viewer, project),
+            Alias::new(PROJECT_ROLE),
+        );
+    }
+    let statement = db.get_database_backend().build(&query);
     let rows = db.query_all_raw(statement).await?;
-    rows.iter()
+    rows.into_iter()
         .map(|row| {
             let role = |alias: &str| -> std::result::Result<Option<Role>, DbErr> {
                 let stored: Option<String> = row.try_get("", alias)?;
@@ -424,9 +455,13 @@ pub(crate) async fn rows_with_access<E: EntityTrait>(
             };
             let access = ProjectAccess {
                 workspace_role: role(WORKSPACE_ROLE)?,
-                project_role: role(PROJECT_ROLE)?,
+                project_role: if has_project {
+                    role(PROJECT_ROLE)?
+                } else {
+                    None
+                },
             };
-            Ok((E::Model::from_query_result(row, "")?, access))
+            Ok((row, access))
         })
         .collect()
 }

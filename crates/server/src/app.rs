@@ -206,12 +206,14 @@ async fn graphql_post(
         return not_acceptable();
     };
     let authorization = authorization(request.headers());
+    let plan = crate::graphql::plans(request.headers());
     let call = Call {
         state,
         request_id,
         peer,
         authorization,
         media_type,
+        plan,
     };
     call.guarded(Incoming::Body(request)).await
 }
@@ -285,6 +287,7 @@ async fn answer_get(
         peer,
         authorization: authorization(&headers),
         media_type,
+        plan: crate::graphql::plans(&headers),
     };
     call.guarded(Incoming::Query(request)).await
 }

@@ -137,6 +137,21 @@ pub(crate) struct Call {
     pub(crate) peer: SocketAddr,
     pub(crate) authorization: Option<String>,
     pub(crate) media_type: MediaType,
+    /// Whether the planned read path may answer ([`plans`]).
+    pub(crate) plan: bool,
+}
+
+/// The header a debug build reads to run a request on the resolvers alone
+/// (`x-workgraph-executor: resolvers`): the differential tests compare both paths.
+const EXECUTOR_HEADER: &str = "x-workgraph-executor";
+
+/// Whether the planned read path ([`graph::plan`]) may answer a request: always, but that
+/// debug builds let a request ask for the resolvers with [`EXECUTOR_HEADER`].
+pub(crate) fn plans(headers: &HeaderMap) -> bool {
+    !(cfg!(debug_assertions)
+        && headers
+            .get(EXECUTOR_HEADER)
+            .is_some_and(|value| value.as_bytes() == b"resolvers"))
 }
 
 impl Call {
@@ -178,7 +193,7 @@ impl Call {
                 // document it stands for.
                 if let Err(error) = self.state.schema.resolve_persisted(&mut request) {
                     let response = async_graphql::Response::from_errors(vec![error]);
-                    return respond(BatchResponse::Single(response), self.media_type);
+                    return respond(BatchResponse::Single(response), &[None], self.media_type);
                 }
                 let max_chars = self.state.schema.limits.max_document_chars;
                 if changes_data(&mut request, max_chars) {
@@ -216,11 +231,11 @@ impl Call {
         }
         let state = &self.state;
         let before = state.statements.get();
-        let mut response =
+        let (mut response, planned) =
             match session::authenticate(&state.db, self.authorization.as_deref()).await {
                 Ok(authentication) => {
                     let batch = batch.data(authentication).data(ClientAddr(self.peer.ip()));
-                    async_graphql::Executor::execute_batch(&state.schema, batch).await
+                    state.schema.answer_batch(batch, self.plan).await
                 }
                 Err(err) if err.is_database_unavailable() => {
                     // Logs the cause, in this request's span.
@@ -231,10 +246,11 @@ impl Call {
                     let error = err.extend().into_server_error(Pos::default());
                     let failed = || async_graphql::Response::from_errors(vec![error.clone()]);
                     match batch {
-                        BatchRequest::Single(_) => BatchResponse::Single(failed()),
-                        BatchRequest::Batch(requests) => {
-                            BatchResponse::Batch(requests.iter().map(|_| failed()).collect())
-                        }
+                        BatchRequest::Single(_) => (BatchResponse::Single(failed()), vec![None]),
+                        BatchRequest::Batch(requests) => (
+                            BatchResponse::Batch(requests.iter().map(|_| failed()).collect()),
+                            requests.iter().map(|_| None).collect(),
+                        ),
                     }
                 }
             };
@@ -244,16 +260,21 @@ impl Call {
             BatchResponse::Single(response) => std::slice::from_mut(response),
             BatchResponse::Batch(responses) => responses.as_mut_slice(),
         };
-        for response in responses {
+        for (response, planned) in responses.iter_mut().zip(&planned) {
             stamp_request_id(&mut response.errors, self.request_id);
             // Debug builds report the count to the client, so tests can hold the N+1 line
-            // (for a batch, each response carries the whole batch's count).
+            // (for a batch, each response carries the whole batch's count), and which path
+            // answered, so the differential tests know a plan ran.
             if cfg!(debug_assertions) {
-                let taken = std::mem::take(response);
-                *response = taken.extension("sqlStatements", Value::from(statements));
+                let mut taken = std::mem::take(response);
+                taken = taken.extension("sqlStatements", Value::from(statements));
+                if planned.is_some() {
+                    taken = taken.extension("executor", Value::from("plan"));
+                }
+                *response = taken;
             }
         }
-        respond(response, self.media_type)
+        respond(response, &planned, self.media_type)
     }
 
     /// Reads and parses a `POST` body, refusing one that is too large, not a GraphQL
@@ -368,38 +389,44 @@ fn graphql_response_status(response: &async_graphql::Response) -> StatusCode {
 /// `response` as `media_type`. As `application/json` always 200 (the legacy contract: the
 /// body tells), as `application/graphql-response+json` with [`graphql_response_status`] and
 /// without the `data` entry of a request error. A batch is 200 either way: its items may
-/// differ.
-fn respond(response: BatchResponse, media_type: MediaType) -> Response {
+/// differ. `planned` holds, item by item, the `data` a plan wrote (JSON) in place of the
+/// response's own.
+fn respond(
+    response: BatchResponse,
+    planned: &[Option<Vec<u8>>],
+    media_type: MediaType,
+) -> Response {
     let status = match (&response, media_type) {
         (BatchResponse::Single(single), MediaType::GraphQlResponse) => {
             graphql_response_status(single)
         }
         _ => StatusCode::OK,
     };
-    let items = match &response {
-        BatchResponse::Single(single) => std::slice::from_ref(single),
-        BatchResponse::Batch(batch) => batch.as_slice(),
-    };
-    let strip_data = media_type == MediaType::GraphQlResponse && items.iter().any(is_request_error);
-    let body = if strip_data {
-        serde_json::to_value(&response)
-            .map(|mut body| {
-                let objects = match &mut body {
-                    serde_json::Value::Array(objects) => objects.iter_mut().collect(),
-                    single => vec![single],
-                };
-                for (object, item) in objects.into_iter().zip(items) {
-                    if let Some(object) = object.as_object_mut()
-                        && is_request_error(item)
-                    {
-                        object.remove("data");
+    let body = match &response {
+        BatchResponse::Single(single) => write_item(
+            single,
+            planned.first().and_then(Option::as_deref),
+            media_type,
+        ),
+        BatchResponse::Batch(items) => {
+            let mut body = vec![b'['];
+            let mut written = Ok(());
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    body.push(b',');
+                }
+                let data = planned.get(index).and_then(Option::as_deref);
+                match write_item(item, data, media_type) {
+                    Ok(item) => body.extend_from_slice(&item),
+                    Err(err) => {
+                        written = Err(err);
+                        break;
                     }
                 }
-                body
-            })
-            .and_then(|body| serde_json::to_vec(&body))
-    } else {
-        serde_json::to_vec(&response)
+            }
+            body.push(b']');
+            written.map(|()| body)
+        }
     };
     let body = match body {
         Ok(body) => body,
@@ -425,6 +452,40 @@ fn respond(response: BatchResponse, media_type: MediaType) -> Response {
     }
     headers.extend(response.http_headers());
     http
+}
+
+/// One response's JSON: as serialized, but with `planned` as its `data` when a plan wrote
+/// it, and without `data` when it is a request error sent as
+/// `application/graphql-response+json`.
+fn write_item(
+    response: &async_graphql::Response,
+    planned: Option<&[u8]>,
+    media_type: MediaType,
+) -> serde_json::Result<Vec<u8>> {
+    let strip_data = media_type == MediaType::GraphQlResponse && is_request_error(response);
+    if planned.is_none() && !strip_data {
+        return serde_json::to_vec(response);
+    }
+    let mut rest = match serde_json::to_value(response)? {
+        serde_json::Value::Object(rest) => rest,
+        _ => return serde_json::to_vec(response),
+    };
+    rest.remove("data");
+    let mut body = vec![b'{'];
+    if let Some(data) = planned {
+        body.extend_from_slice(b"\"data\":");
+        body.extend_from_slice(data);
+    }
+    for (key, value) in &rest {
+        if body.len() > 1 {
+            body.push(b',');
+        }
+        serde_json::to_writer(&mut body, key)?;
+        body.push(b':');
+        serde_json::to_writer(&mut body, value)?;
+    }
+    body.push(b'}');
+    Ok(body)
 }
 
 /// 406: the client accepts neither GraphQL media type. The body is `application/json`

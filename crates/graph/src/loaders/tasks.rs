@@ -101,6 +101,15 @@ fn layout(order: TaskOrder) -> Layout<task::Entity> {
     )
 }
 
+/// `Project.tasks` without a filter, in the default order: the layout and the condition
+/// the planned read path ([`crate::plan`]) pages with, the same as this loader's.
+pub(crate) fn of_projects() -> (Layout<task::Entity>, Condition) {
+    (
+        layout(TaskOrder::default()),
+        TaskFilter::default().condition(),
+    )
+}
+
 impl Loader<TasksOf> for Loaders {
     type Value = Paged<task::Model>;
     type Error = Arc<DbErr>;

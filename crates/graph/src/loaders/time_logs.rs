@@ -127,6 +127,15 @@ impl ParentKind {
     }
 }
 
+/// `Task.timeLogs` without a filter, in the default order: the layout and the condition the
+/// planned read path ([`crate::plan`]) pages with, the same as this loader's.
+pub(crate) fn of_tasks() -> (Layout<time_log::Entity>, Condition) {
+    (
+        ParentKind::Task.layout(false),
+        ParentKind::Task.condition(TimeLogFilter::default()),
+    )
+}
+
 /// One page of the time logs under `parent`, by `logged_at` then id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TimeLogsOf {

@@ -1,0 +1,650 @@
+//! Running a [`Plan`]: one statement per root type and per connection field, selecting
+//! the columns the selection reads, then the response's `data` written from the rows into
+//! one buffer.
+//!
+//! What the resolvers would answer with an error (an id the viewer may not read, a bad
+//! `first` or cursor) stops the plan ([`Stop::Fallback`]): the resolvers then run the
+//! operation and give the error its path.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::futures_util::future::{BoxFuture, try_join_all};
+use chrono::{DateTime, Utc};
+use entity::{project, task, time_log, workspace};
+use sea_orm::sea_query::{Expr, ExprTrait, IntoColumnRef, Query};
+use sea_orm::{
+    ActiveEnum, DatabaseConnection, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult,
+};
+use uuid::Uuid;
+
+use super::shape::{
+    Connection, ConnectionOut, EdgeOut, Kind, List, Object, Out, PageInfoOut, Plan, Root, Scalar,
+};
+use crate::connection::{self, Cursor, Page, Paged, Scope, SortValue};
+use crate::loaders::{pages, projects, tasks, time_logs};
+use crate::policy::{self, ProjectAction, WorkspaceAction};
+
+/// Why a plan did not answer.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum Stop {
+    /// The resolvers answer this one, with the error a plan does not write.
+    #[error("left to the resolvers: {0}")]
+    Fallback(&'static str),
+    #[error(transparent)]
+    Database(#[from] DbErr),
+    #[error("the response could not be written: {0}")]
+    Write(#[from] serde_json::Error),
+}
+
+type Result<T> = std::result::Result<T, Stop>;
+
+/// The `data` of `plan` for `viewer`, as JSON.
+pub(super) async fn run(plan: &Plan, db: &DatabaseConnection, viewer: Uuid) -> Result<Vec<u8>> {
+    let found = root_rows(plan, db, viewer).await?;
+    let mut level = Vec::new();
+    let mut rows = Vec::new();
+    for (_, root) in &plan.roots {
+        if let Root::Object { id, object } = root {
+            let row = found.get(&(object.kind, *id)).ok_or(Stop::Fallback(
+                "an object by id the viewer may not read, or none",
+            ))?;
+            level.push((object, vec![*id]));
+            rows.push(row);
+        }
+    }
+    let mut loaded = load_level(db, viewer, level).await?.into_iter().zip(rows);
+    let mut out = Vec::with_capacity(4096);
+    out.push(b'{');
+    for (index, (key, root)) in plan.roots.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        write_key(&mut out, key);
+        match root {
+            Root::Object { object, .. } => {
+                let (loaded, row) = loaded
+                    .next()
+                    .ok_or(Stop::Fallback("a root lost its rows"))?;
+                write_object(&mut out, object, &loaded, row)?;
+            }
+            Root::Typename => write_str(&mut out, "Query")?,
+        }
+    }
+    out.push(b'}');
+    Ok(out)
+}
+
+/// The rows of the objects the plan reads by id that the viewer may read, one statement per
+/// type, each with the viewer's roles beside it, decided on by the policy's rules.
+async fn root_rows(
+    plan: &Plan,
+    db: &DatabaseConnection,
+    viewer: Uuid,
+) -> Result<HashMap<(Kind, Uuid), QueryResult>> {
+    let mut found = HashMap::new();
+    for kind in [Kind::Workspace, Kind::Project, Kind::Task] {
+        let ids: Vec<Uuid> = plan
+            .roots
+            .iter()
+            .filter_map(|(_, root)| match root {
+                Root::Object { id, object } if object.kind == kind => Some(*id),
+                _ => None,
+            })
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let rows = match kind {
+            Kind::Workspace => {
+                let mut query = Query::select();
+                query
+                    .columns(workspace::Column::iter().map(|column| (workspace::Entity, column)))
+                    .from(workspace::Entity)
+                    .and_where(Expr::col((workspace::Entity, workspace::Column::Id)).is_in(ids));
+                let rows = policy::raw_rows_with_access(
+                    db,
+                    query,
+                    viewer,
+                    (workspace::Entity, workspace::Column::Id),
+                    None,
+                )
+                .await?;
+                rows.into_iter()
+                    .filter(|(_, access)| {
+                        policy::workspace(access.workspace_role, WorkspaceAction::Read).is_allowed()
+                    })
+                    .map(|(row, _)| row)
+                    .collect::<Vec<_>>()
+            }
+            Kind::Project => {
+                let mut query = Query::select();
+                query
+                    .columns(project::Column::iter().map(|column| (project::Entity, column)))
+                    .from(project::Entity)
+                    .and_where(Expr::col((project::Entity, project::Column::Id)).is_in(ids));
+                readable(
+                    policy::raw_rows_with_access(
+                        db,
+                        query,
+                        viewer,
+                        (project::Entity, project::Column::WorkspaceId),
+                        Some((project::Entity, project::Column::Id).into_column_ref()),
+                    )
+                    .await?,
+                )
+            }
+            Kind::Task => {
+                let mut query = Query::select();
+                query
+                    .columns(task::Column::iter().map(|column| (task::Entity, column)))
+                    .from(task::Entity)
+                    .inner_join(
+                        project::Entity,
+                        Expr::col((project::Entity, project::Column::Id))
+                            .equals((task::Entity, task::Column::ProjectId)),
+                    )
+                    .and_where(Expr::col((task::Entity, task::Column::Id)).is_in(ids));
+                readable(
+                    policy::raw_rows_with_access(
+                        db,
+                        query,
+                        viewer,
+                        (project::Entity, project::Column::WorkspaceId),
+                        Some((task::Entity, task::Column::ProjectId).into_column_ref()),
+                    )
+                    .await?,
+                )
+            }
+            Kind::TimeLog => Vec::new(),
+        };
+        for row in rows {
+            let id: Uuid = row.try_get("", "id")?;
+            found.insert((kind, id), row);
+        }
+    }
+    Ok(found)
+}
+
+/// The rows whose project the viewer may read.
+fn readable(rows: Vec<(QueryResult, policy::ProjectAccess)>) -> Vec<QueryResult> {
+    rows.into_iter()
+        .filter(|(_, access)| policy::project(*access, ProjectAction::Read).is_allowed())
+        .map(|(row, _)| row)
+        .collect()
+}
+
+/// What was loaded for one [`Object`] selection over all its rows: its connections.
+struct LoadedObject {
+    lists: Vec<LoadedList>,
+}
+
+/// One connection field's pages, for every parent row (shared with the other fields of
+/// the level that asked the same of the same list).
+struct LoadedList {
+    pages: Arc<HashMap<Uuid, Paged<QueryResult>>>,
+    /// `totalCount` of the parents whose page did not come with it.
+    counts: Arc<HashMap<Uuid, u64>>,
+    /// What was loaded for each of [`Connection::nodes`], over all the pages' rows.
+    nodes: Vec<LoadedObject>,
+}
+
+/// The connection fields of one level that ask the same of the same list: one page
+/// statement (and count) for all their parents, as the loaders batch them.
+struct Batch {
+    list: List,
+    first: Option<i32>,
+    after: Option<String>,
+    rows: bool,
+    total: bool,
+    parents: Vec<Uuid>,
+    columns: Vec<&'static str>,
+}
+
+impl Batch {
+    fn takes(&self, connection: &Connection) -> bool {
+        self.list == connection.list
+            && self.first == connection.first
+            && self.after == connection.after
+            && self.rows == connection.rows
+            && self.total == connection.total
+    }
+}
+
+type Pages = (
+    Arc<HashMap<Uuid, Paged<QueryResult>>>,
+    Arc<HashMap<Uuid, u64>>,
+);
+
+/// Loads the connections of every object selection of one level (each with the ids of
+/// its rows), then of the next level, and so on: one statement per batch per level.
+fn load_level<'a>(
+    db: &'a DatabaseConnection,
+    viewer: Uuid,
+    level: Vec<(&'a Object, Vec<Uuid>)>,
+) -> BoxFuture<'a, Result<Vec<LoadedObject>>> {
+    Box::pin(async move {
+        let mut batches: Vec<Batch> = Vec::new();
+        let mut batch_of: Vec<Vec<usize>> = Vec::with_capacity(level.len());
+        for (object, parents) in &level {
+            let mut indexes = Vec::with_capacity(object.lists.len());
+            for connection in &object.lists {
+                let index = match batches.iter().position(|batch| batch.takes(connection)) {
+                    Some(index) => index,
+                    None => {
+                        batches.push(Batch {
+                            list: connection.list,
+                            first: connection.first,
+                            after: connection.after.clone(),
+                            rows: connection.rows,
+                            total: connection.total,
+                            parents: Vec::new(),
+                            columns: vec!["id"],
+                        });
+                        batches.len() - 1
+                    }
+                };
+                let batch = &mut batches[index];
+                for parent in parents {
+                    if !batch.parents.contains(parent) {
+                        batch.parents.push(*parent);
+                    }
+                }
+                for node in &connection.nodes {
+                    for (_, out) in &node.fields {
+                        if let Out::Scalar(scalar) = out
+                            && !batch.columns.contains(&scalar.column())
+                        {
+                            batch.columns.push(scalar.column());
+                        }
+                    }
+                }
+                indexes.push(index);
+            }
+            batch_of.push(indexes);
+        }
+        let loaded: Vec<Pages> =
+            try_join_all(batches.iter().map(|batch| load_batch(db, viewer, batch))).await?;
+
+        let mut next: Vec<(&Object, Vec<Uuid>)> = Vec::new();
+        for ((object, parents), indexes) in level.iter().zip(&batch_of) {
+            for (connection, index) in object.lists.iter().zip(indexes) {
+                let (pages, _) = &loaded[*index];
+                let children = parents
+                    .iter()
+                    .filter_map(|parent| pages.get(parent))
+                    .flat_map(|paged| &paged.rows)
+                    .map(|row| row.try_get::<Uuid>("", "id"))
+                    .collect::<std::result::Result<Vec<_>, DbErr>>()?;
+                for node in &connection.nodes {
+                    next.push((node, children.clone()));
+                }
+            }
+        }
+        let mut below = if next.is_empty() {
+            Vec::new()
+        } else {
+            load_level(db, viewer, next).await?
+        }
+        .into_iter();
+
+        let mut objects = Vec::with_capacity(level.len());
+        for ((object, _), indexes) in level.iter().zip(&batch_of) {
+            let mut lists = Vec::with_capacity(object.lists.len());
+            for (connection, index) in object.lists.iter().zip(indexes) {
+                let (pages, counts) = loaded[*index].clone();
+                let nodes = connection
+                    .nodes
+                    .iter()
+                    .map(|_| below.next().ok_or(Stop::Fallback("a level lost its nodes")))
+                    .collect::<Result<Vec<_>>>()?;
+                lists.push(LoadedList {
+                    pages,
+                    counts,
+                    nodes,
+                });
+            }
+            objects.push(LoadedObject { lists });
+        }
+        Ok(objects)
+    })
+}
+
+/// The statements of one batch: the page of each parent when rows are asked for, and the
+/// count of those whose page did not come with it when `totalCount` is.
+async fn load_batch(db: &DatabaseConnection, viewer: Uuid, batch: &Batch) -> Result<Pages> {
+    let Some(first_parent) = batch.parents.first() else {
+        return Ok(Pages::default());
+    };
+    // A cursor belongs to one parent: under more, the resolvers report it on the others.
+    if batch.after.is_some() && batch.parents.len() > 1 {
+        return Err(Stop::Fallback("a cursor under more than one parent"));
+    }
+    let page = Page::forward(
+        batch.first,
+        batch.after.as_deref(),
+        scope(batch.list, *first_parent),
+    )
+    .map_err(|_| Stop::Fallback("a page argument the resolvers refuse"))?
+    .counting(batch.total);
+    let pages = if batch.rows {
+        page_rows(
+            db,
+            viewer,
+            batch.list,
+            &batch.columns,
+            &batch.parents,
+            &page,
+        )
+        .await?
+    } else {
+        HashMap::new()
+    };
+    let mut counts = HashMap::new();
+    if batch.total {
+        let uncounted: Vec<Uuid> = batch
+            .parents
+            .iter()
+            .filter(|parent| pages.get(parent).is_none_or(|paged| paged.total.is_none()))
+            .copied()
+            .collect();
+        if !uncounted.is_empty() {
+            counts = count(db, viewer, batch.list, &uncounted).await?;
+        }
+    }
+    Ok((Arc::new(pages), Arc::new(counts)))
+}
+
+/// The cursor scope of `list` under `parent`, as its resolver names it.
+fn scope(list: List, parent: Uuid) -> Scope<'static> {
+    let (connection, order) = match list {
+        List::WorkspaceProjects => ("Workspace.projects", "ID_ASC"),
+        List::ProjectTasks => ("Project.tasks", "CreatedAt_ASC"),
+        List::TaskTimeLogs => ("Task.timeLogs", "LOGGED_AT_ASC"),
+    };
+    Scope {
+        connection,
+        parent,
+        order,
+    }
+}
+
+/// The position of `row` in `list`.
+fn cursor_of(list: List, row: &QueryResult) -> Result<Cursor> {
+    let value = match list {
+        List::WorkspaceProjects => SortValue::Id,
+        List::ProjectTasks => SortValue::Time(row.try_get("", "created_at")?),
+        List::TaskTimeLogs => SortValue::Time(row.try_get("", "logged_at")?),
+    };
+    Ok(Cursor {
+        value,
+        id: row.try_get("", "id")?,
+    })
+}
+
+/// `E`'s columns named in `names`.
+fn columns_of<E: EntityTrait>(names: &[&str]) -> Vec<E::Column> {
+    E::Column::iter()
+        .filter(|column| names.contains(&column.as_str()))
+        .collect()
+}
+
+/// One page of `list` per parent: the statement its loader runs, of fewer columns.
+async fn page_rows(
+    db: &DatabaseConnection,
+    viewer: Uuid,
+    list: List,
+    columns: &[&str],
+    parents: &[Uuid],
+    page: &Page,
+) -> Result<HashMap<Uuid, Paged<QueryResult>>> {
+    let pages = match list {
+        List::WorkspaceProjects => {
+            let (layout, condition) = projects::of_workspaces(viewer);
+            let columns = columns_of::<project::Entity>(columns);
+            pages::page_rows(db, &layout, &columns, parents, condition, page).await
+        }
+        List::ProjectTasks => {
+            let (layout, condition) = tasks::of_projects();
+            let columns = columns_of::<task::Entity>(columns);
+            pages::page_rows(db, &layout, &columns, parents, condition, page).await
+        }
+        List::TaskTimeLogs => {
+            let (layout, condition) = time_logs::of_tasks();
+            let columns = columns_of::<time_log::Entity>(columns);
+            pages::page_rows(db, &layout, &columns, parents, condition, page).await
+        }
+    };
+    Ok(pages?)
+}
+
+/// `totalCount` of `list` per parent: the statement its count loader runs.
+async fn count(
+    db: &DatabaseConnection,
+    viewer: Uuid,
+    list: List,
+    parents: &[Uuid],
+) -> Result<HashMap<Uuid, u64>> {
+    let counts = match list {
+        List::WorkspaceProjects => {
+            let (layout, condition) = projects::of_workspaces(viewer);
+            pages::count_per_parent(db, &layout, parents, condition).await
+        }
+        List::ProjectTasks => {
+            let (layout, condition) = tasks::of_projects();
+            pages::count_per_parent(db, &layout, parents, condition).await
+        }
+        List::TaskTimeLogs => {
+            let (layout, condition) = time_logs::of_tasks();
+            pages::count_per_parent(db, &layout, parents, condition).await
+        }
+    };
+    Ok(counts?)
+}
+
+fn write_key(out: &mut Vec<u8>, key: &str) {
+    // A response key is a GraphQL name (`[_A-Za-z][_0-9A-Za-z]*`): nothing to escape.
+    out.push(b'"');
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+fn write_str(out: &mut Vec<u8>, text: &str) -> Result<()> {
+    serde_json::to_writer(&mut *out, text)?;
+    Ok(())
+}
+
+fn write_optional_str(out: &mut Vec<u8>, text: Option<&str>) -> Result<()> {
+    match text {
+        Some(text) => write_str(out, text),
+        None => {
+            out.extend_from_slice(b"null");
+            Ok(())
+        }
+    }
+}
+
+/// An instant as the `DateTime` scalar writes it.
+fn write_time(out: &mut Vec<u8>, at: DateTime<Utc>) -> Result<()> {
+    write_str(out, &at.to_rfc3339())
+}
+
+fn write_bool(out: &mut Vec<u8>, value: bool) {
+    out.extend_from_slice(if value { b"true" } else { b"false" });
+}
+
+fn write_object(
+    out: &mut Vec<u8>,
+    object: &Object,
+    loaded: &LoadedObject,
+    row: &QueryResult,
+) -> Result<()> {
+    out.push(b'{');
+    for (index, (key, field)) in object.fields.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        write_key(out, key);
+        match field {
+            Out::Typename => write_str(out, object.kind.type_name())?,
+            Out::Scalar(scalar) => write_scalar(out, row, *scalar)?,
+            Out::List(list) => {
+                let parent: Uuid = row.try_get("", "id")?;
+                let (Some(connection), Some(loaded)) =
+                    (object.lists.get(*list), loaded.lists.get(*list))
+                else {
+                    return Err(Stop::Fallback("a plan without its connection"));
+                };
+                write_connection(out, connection, loaded, parent)?;
+            }
+        }
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+fn write_scalar(out: &mut Vec<u8>, row: &QueryResult, scalar: Scalar) -> Result<()> {
+    let column = scalar.column();
+    match scalar {
+        Scalar::Id => {
+            let id: Uuid = row.try_get("", column)?;
+            out.push(b'"');
+            let mut buffer = Uuid::encode_buffer();
+            out.extend_from_slice(id.hyphenated().encode_lower(&mut buffer).as_bytes());
+            out.push(b'"');
+        }
+        Scalar::Name => write_str(out, &row.try_get::<String>("", column)?)?,
+        Scalar::Description => {
+            write_optional_str(out, row.try_get::<Option<String>>("", column)?.as_deref())?;
+        }
+        Scalar::CreatedAt | Scalar::UpdatedAt | Scalar::LoggedAt => {
+            write_time(out, row.try_get("", column)?)?;
+        }
+        Scalar::Deadline => match row.try_get::<Option<DateTime<Utc>>>("", column)? {
+            Some(at) => write_time(out, at)?,
+            None => out.extend_from_slice(b"null"),
+        },
+        Scalar::Status => {
+            let stored: String = row.try_get("", column)?;
+            let status = task::TaskStatus::try_from_value(&stored)?;
+            let value =
+                async_graphql::resolver_utils::enum_value(crate::task::TaskStatus::from(status));
+            serde_json::to_writer(&mut *out, &value)?;
+        }
+        Scalar::Hours => {
+            let hours: i32 = row.try_get("", column)?;
+            out.extend_from_slice(hours.to_string().as_bytes());
+        }
+    }
+    Ok(())
+}
+
+fn write_connection(
+    out: &mut Vec<u8>,
+    connection: &Connection,
+    loaded: &LoadedList,
+    parent: Uuid,
+) -> Result<()> {
+    let empty = Paged::default();
+    let paged = loaded.pages.get(&parent).unwrap_or(&empty);
+    let list = connection.list;
+    let child = list.child();
+    let scope = scope(list, parent);
+    let cursor = |row: &QueryResult| -> Result<String> {
+        Ok(connection::encode(&cursor_of(list, row)?, scope))
+    };
+    out.push(b'{');
+    for (index, (key, field)) in connection.fields.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        write_key(out, key);
+        match field {
+            ConnectionOut::Typename => {
+                write_str(out, &format!("{}Connection", child.type_name()))?;
+            }
+            ConnectionOut::TotalCount => {
+                let total = paged
+                    .total
+                    .or_else(|| loaded.counts.get(&parent).copied())
+                    .unwrap_or(0);
+                out.extend_from_slice(total.to_string().as_bytes());
+            }
+            ConnectionOut::Nodes(node) => {
+                let (Some(object), Some(loaded)) =
+                    (connection.nodes.get(*node), loaded.nodes.get(*node))
+                else {
+                    return Err(Stop::Fallback("a plan without its nodes"));
+                };
+                out.push(b'[');
+                for (index, row) in paged.rows.iter().enumerate() {
+                    if index > 0 {
+                        out.push(b',');
+                    }
+                    write_object(out, object, loaded, row)?;
+                }
+                out.push(b']');
+            }
+            ConnectionOut::Edges(fields) => {
+                out.push(b'[');
+                for (index, row) in paged.rows.iter().enumerate() {
+                    if index > 0 {
+                        out.push(b',');
+                    }
+                    out.push(b'{');
+                    for (index, (key, field)) in fields.iter().enumerate() {
+                        if index > 0 {
+                            out.push(b',');
+                        }
+                        write_key(out, key);
+                        match field {
+                            EdgeOut::Typename => {
+                                write_str(out, &format!("{}Edge", child.type_name()))?;
+                            }
+                            EdgeOut::Cursor => write_str(out, &cursor(row)?)?,
+                            EdgeOut::Node(node) => {
+                                let (Some(object), Some(loaded)) =
+                                    (connection.nodes.get(*node), loaded.nodes.get(*node))
+                                else {
+                                    return Err(Stop::Fallback("a plan without its nodes"));
+                                };
+                                write_object(out, object, loaded, row)?;
+                            }
+                        }
+                    }
+                    out.push(b'}');
+                }
+                out.push(b']');
+            }
+            ConnectionOut::PageInfo(fields) => {
+                out.push(b'{');
+                for (index, (key, field)) in fields.iter().enumerate() {
+                    if index > 0 {
+                        out.push(b',');
+                    }
+                    write_key(out, key);
+                    match field {
+                        PageInfoOut::Typename => write_str(out, "PageInfo")?,
+                        PageInfoOut::HasNextPage => write_bool(out, paged.has_next),
+                        PageInfoOut::HasPreviousPage => {
+                            write_bool(out, connection.after.is_some());
+                        }
+                        PageInfoOut::StartCursor | PageInfoOut::EndCursor => {
+                            let row = match field {
+                                PageInfoOut::StartCursor => paged.rows.first(),
+                                _ => paged.rows.last(),
+                            };
+                            match row {
+                                Some(row) => write_str(out, &cursor(row)?)?,
+                                None => out.extend_from_slice(b"null"),
+                            }
+                        }
+                    }
+                }
+                out.push(b'}');
+            }
+        }
+    }
+    out.push(b'}');
+    Ok(())
+}
