@@ -25,6 +25,7 @@ mod membership;
 mod migrations;
 mod nested;
 mod nodes;
+mod planned;
 mod query_limits;
 mod reports;
 mod schema_docs;

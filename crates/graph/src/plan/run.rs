@@ -55,6 +55,11 @@ pub(super) async fn run(plan: &Plan, db: &DatabaseConnection, viewer: Uuid) -> R
     }
     let mut loaded = load_level(db, viewer, level).await?.into_iter().zip(rows);
     let mut out = Vec::with_capacity(4096);
+    if plan.roots.is_empty() {
+        // Every field skipped: async-graphql answers an object without fields as `null`.
+        out.extend_from_slice(b"null");
+        return Ok(out);
+    }
     out.push(b'{');
     for (index, (key, root)) in plan.roots.iter().enumerate() {
         if index > 0 {
@@ -442,6 +447,9 @@ async fn count(
     Ok(counts?)
 }
 
+/// An object whose fields were all skipped: async-graphql answers it as `null`.
+const EMPTY_OBJECT: &[u8] = b"null";
+
 fn write_key(out: &mut Vec<u8>, key: &str) {
     // A response key is a GraphQL name (`[_A-Za-z][_0-9A-Za-z]*`): nothing to escape.
     out.push(b'"');
@@ -479,6 +487,10 @@ fn write_object(
     loaded: &LoadedObject,
     row: &QueryResult,
 ) -> Result<()> {
+    if object.fields.is_empty() {
+        out.extend_from_slice(EMPTY_OBJECT);
+        return Ok(());
+    }
     out.push(b'{');
     for (index, (key, field)) in object.fields.iter().enumerate() {
         if index > 0 {
@@ -553,6 +565,10 @@ fn write_connection(
     let cursor = |row: &QueryResult| -> Result<String> {
         Ok(connection::encode(&cursor_of(list, row)?, scope))
     };
+    if connection.fields.is_empty() {
+        out.extend_from_slice(EMPTY_OBJECT);
+        return Ok(());
+    }
     out.push(b'{');
     for (index, (key, field)) in connection.fields.iter().enumerate() {
         if index > 0 {
@@ -591,6 +607,10 @@ fn write_connection(
                     if index > 0 {
                         out.push(b',');
                     }
+                    if fields.is_empty() {
+                        out.extend_from_slice(EMPTY_OBJECT);
+                        continue;
+                    }
                     out.push(b'{');
                     for (index, (key, field)) in fields.iter().enumerate() {
                         if index > 0 {
@@ -615,6 +635,9 @@ fn write_connection(
                     out.push(b'}');
                 }
                 out.push(b']');
+            }
+            ConnectionOut::PageInfo(fields) if fields.is_empty() => {
+                out.extend_from_slice(EMPTY_OBJECT);
             }
             ConnectionOut::PageInfo(fields) => {
                 out.push(b'{');
