@@ -56,6 +56,44 @@ async fn sign_up_log_in_me_log_out() {
     );
 }
 
+/// A session is kept in memory for a few seconds, so a known one costs no statement; its
+/// end still shows at once where it happened, and on another instance as soon as the
+/// notice of it arrives (long before the memory would have let it go).
+#[tokio::test]
+async fn a_session_ended_on_one_instance_ends_on_every_instance() {
+    let app = TestApp::spawn().await;
+    if !app.is_postgres() {
+        eprintln!("skipped: instances hear of ended sessions through PostgreSQL only");
+        return;
+    }
+    let other = app.another_instance(&app.chat_keys).await;
+    let ann = app.sign_up("ann@example.io").await;
+    for _ in 0..2 {
+        let me = app.graphql_as(Some(&ann.token), ME, json!({})).await;
+        assert_eq!(me.data()["me"]["id"], ann.id.as_str());
+    }
+    let out = other.graphql_as(Some(&ann.token), LOG_OUT, json!({})).await;
+    assert_eq!(out.data()["logOut"], true);
+    let here = other.graphql_as(Some(&ann.token), ME, json!({})).await;
+    assert_eq!(here.error_code(), "UNAUTHENTICATED", "{}", here.body);
+
+    // The first instance had the session in memory; the notice ends it there well within
+    // the time the memory keeps it (`CACHE_TTL`, 10 s).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let there = app.graphql_as(Some(&ann.token), ME, json!({})).await;
+        if there.body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first instance still takes the ended session: {}",
+            there.body
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
 #[tokio::test]
 async fn log_out_without_a_session_is_unauthenticated() {
     let app = TestApp::spawn().await;

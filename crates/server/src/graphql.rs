@@ -231,29 +231,34 @@ impl Call {
         }
         let state = &self.state;
         let before = state.statements.get();
-        let (mut response, planned) =
-            match session::authenticate(&state.db, self.authorization.as_deref()).await {
-                Ok(authentication) => {
-                    let batch = batch.data(authentication).data(ClientAddr(self.peer.ip()));
-                    state.schema.answer_batch(batch, self.plan).await
+        let (mut response, planned) = match session::authenticate_cached(
+            &state.db,
+            Some(state.chat_bus.sessions()),
+            self.authorization.as_deref(),
+        )
+        .await
+        {
+            Ok(authentication) => {
+                let batch = batch.data(authentication).data(ClientAddr(self.peer.ip()));
+                state.schema.answer_batch(batch, self.plan).await
+            }
+            Err(err) if err.is_database_unavailable() => {
+                // Logs the cause, in this request's span.
+                let error = err.extend();
+                return database_unavailable(self.media_type, &error.message, self.request_id);
+            }
+            Err(err) => {
+                let error = err.extend().into_server_error(Pos::default());
+                let failed = || async_graphql::Response::from_errors(vec![error.clone()]);
+                match batch {
+                    BatchRequest::Single(_) => (BatchResponse::Single(failed()), vec![None]),
+                    BatchRequest::Batch(requests) => (
+                        BatchResponse::Batch(requests.iter().map(|_| failed()).collect()),
+                        requests.iter().map(|_| None).collect(),
+                    ),
                 }
-                Err(err) if err.is_database_unavailable() => {
-                    // Logs the cause, in this request's span.
-                    let error = err.extend();
-                    return database_unavailable(self.media_type, &error.message, self.request_id);
-                }
-                Err(err) => {
-                    let error = err.extend().into_server_error(Pos::default());
-                    let failed = || async_graphql::Response::from_errors(vec![error.clone()]);
-                    match batch {
-                        BatchRequest::Single(_) => (BatchResponse::Single(failed()), vec![None]),
-                        BatchRequest::Batch(requests) => (
-                            BatchResponse::Batch(requests.iter().map(|_| failed()).collect()),
-                            requests.iter().map(|_| None).collect(),
-                        ),
-                    }
-                }
-            };
+            }
+        };
         let statements = state.statements.get().saturating_sub(before);
         tracing::debug!(sql_statements = statements, "executed");
         let responses = match &mut response {

@@ -172,17 +172,18 @@ impl AccountMutation {
         let viewer = ctx.require_viewer()?;
         let db = ctx.db()?;
         session::revoke(db, viewer.session_id).await?;
+        let bus = &ctx.service::<crate::chat::Chat>()?.bus;
+        // Out of this instance's memory now; the others forget it on the notice below.
+        bus.sessions().forget(viewer.session_id);
         // The session's open subscriptions end too, on every instance.
-        ctx.service::<crate::chat::Chat>()?
-            .bus
-            .publish(
-                db,
-                crate::chat::bus::ChatEvent::SessionEnded {
-                    user: viewer.user_id,
-                    session: viewer.session_id,
-                },
-            )
-            .await?;
+        bus.publish(
+            db,
+            crate::chat::bus::ChatEvent::SessionEnded {
+                user: viewer.user_id,
+                session: viewer.session_id,
+            },
+        )
+        .await?;
         Ok(true)
     }
 }

@@ -109,6 +109,16 @@ pub async fn authenticate(
     db: &impl ConnectionTrait,
     authorization: Option<&str>,
 ) -> Result<Authentication> {
+    authenticate_cached(db, None, authorization).await
+}
+
+/// [`authenticate`], answering from `cache` when it holds the token's session (no
+/// statement then) and keeping what the database says there.
+pub async fn authenticate_cached(
+    db: &impl ConnectionTrait,
+    cache: Option<&SessionCache>,
+    authorization: Option<&str>,
+) -> Result<Authentication> {
     let Some(value) = authorization else {
         return Ok(Authentication::Anonymous);
     };
@@ -116,27 +126,152 @@ pub async fn authenticate(
         return Ok(Authentication::Invalid);
     };
     let now = Utc::now();
+    let digest = digest(token);
+    let generation = match cache {
+        Some(cache) => match cache.get(&digest, now) {
+            Lookup::Hit(viewer) => return Ok(Authentication::Signed(viewer)),
+            Lookup::Miss(generation) => Some(generation),
+        },
+        None => None,
+    };
     let found = session::Entity::find()
-        .filter(session::Column::TokenHash.eq(digest(token)))
+        .filter(session::Column::TokenHash.eq(digest.clone()))
         .filter(session::Column::ExpiresAt.gt(now))
         .one(db)
         .await?;
-    let Some(found) = found else {
+    let Some(mut found) = found else {
         return Ok(Authentication::Invalid);
     };
     if stale(found.last_seen_at, now) {
         let id = found.id;
         let mut touch: session::ActiveModel = found.clone().into();
         touch.last_seen_at = Set(now);
-        if let Err(err) = touch.update(db).await {
+        match touch.update(db).await {
+            Ok(touched) => found = touched,
             // Only bookkeeping: the session is valid either way.
-            tracing::warn!(session = %id, error = %err, "could not refresh last_seen_at");
+            Err(err) => {
+                tracing::warn!(session = %id, error = %err, "could not refresh last_seen_at")
+            }
         }
     }
-    Ok(Authentication::Signed(Viewer {
+    let viewer = Viewer {
         user_id: found.user_id,
         session_id: found.id,
-    }))
+    };
+    if let (Some(cache), Some(generation)) = (cache, generation) {
+        cache.put(digest, viewer, &found, generation);
+    }
+    Ok(Authentication::Signed(viewer))
+}
+
+/// How long a valid session is answered from memory before the database is asked again.
+/// A session ended on this instance leaves the cache at once, one ended on another as soon
+/// as its notification arrives ([`crate::chat::bus`]); this bounds what any other way of
+/// ending one (a row deleted by hand) takes to show.
+pub const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+/// The most sessions kept in memory; past it, the cache starts over.
+pub const CACHE_CAPACITY: usize = 10_000;
+
+/// Valid sessions lately seen, by token digest: a request with a session known here takes
+/// no statement to authenticate. Bounded in time ([`CACHE_TTL`], and never past the
+/// session's expiry) and size ([`CACHE_CAPACITY`]).
+///
+/// Whoever ends sessions must [`forget`](Self::forget) them here, and whoever can no
+/// longer hear of sessions ended elsewhere must [`flush`](Self::flush) it: the chat bus
+/// does both, on every instance.
+#[derive(Default)]
+pub struct SessionCache {
+    inner: std::sync::Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    by_digest: std::collections::HashMap<Vec<u8>, Cached>,
+    /// Bumped by every flush: a session read before one is not kept after it.
+    generation: u64,
+    /// While set (the bus can't hear of ended sessions), nothing is kept.
+    paused: bool,
+}
+
+struct Cached {
+    viewer: Viewer,
+    expires_at: DateTime<Utc>,
+    last_seen_at: DateTime<Utc>,
+    cached_at: std::time::Instant,
+}
+
+enum Lookup {
+    Hit(Viewer),
+    /// Not cached: keep what the database says under this generation.
+    Miss(u64),
+}
+
+impl SessionCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, digest: &[u8], now: DateTime<Utc>) -> Lookup {
+        let mut inner = self.lock();
+        if let Some(cached) = inner.by_digest.get(digest) {
+            let fresh = cached.cached_at.elapsed() < CACHE_TTL
+                && cached.expires_at > now
+                && !stale(cached.last_seen_at, now);
+            if fresh {
+                return Lookup::Hit(cached.viewer);
+            }
+            inner.by_digest.remove(digest);
+        }
+        Lookup::Miss(inner.generation)
+    }
+
+    fn put(&self, digest: Vec<u8>, viewer: Viewer, found: &session::Model, generation: u64) {
+        let mut inner = self.lock();
+        if inner.paused || inner.generation != generation {
+            return;
+        }
+        if inner.by_digest.len() >= CACHE_CAPACITY {
+            inner.by_digest.clear();
+        }
+        inner.by_digest.insert(
+            digest,
+            Cached {
+                viewer,
+                expires_at: found.expires_at,
+                last_seen_at: found.last_seen_at,
+                cached_at: std::time::Instant::now(),
+            },
+        );
+    }
+
+    /// Drops session `session` (it has ended), and what lookups in flight read before it
+    /// ended.
+    pub fn forget(&self, session: Uuid) {
+        let mut inner = self.lock();
+        inner
+            .by_digest
+            .retain(|_, cached| cached.viewer.session_id != session);
+        inner.generation = inner.generation.wrapping_add(1);
+    }
+
+    /// Drops every session, and keeps none until [`resume`](Self::resume): sessions may end
+    /// unheard of.
+    pub fn flush(&self) {
+        let mut inner = self.lock();
+        inner.by_digest.clear();
+        inner.generation = inner.generation.wrapping_add(1);
+        inner.paused = true;
+    }
+
+    /// Keeps sessions again, after a [`flush`](Self::flush), once ended sessions are heard
+    /// of again.
+    pub fn resume(&self) {
+        let mut inner = self.lock();
+        inner.generation = inner.generation.wrapping_add(1);
+        inner.paused = false;
+    }
 }
 
 fn stale(last_seen_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {

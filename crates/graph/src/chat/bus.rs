@@ -24,6 +24,8 @@ use sea_orm::{
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use crate::account::session::SessionCache;
+
 /// Events a subscription may lag behind by before it is ended.
 pub const CAPACITY: usize = 1024;
 /// The PostgreSQL channel.
@@ -54,10 +56,12 @@ pub struct ChatBus {
     listening: Arc<AtomicBool>,
 }
 
-/// This process's subscribed users: a channel each, found by id or by address.
+/// This process's subscribed users: a channel each, found by id or by address; and its
+/// cache of valid sessions, which forgets each session whose end the bus hears of.
 #[derive(Default)]
 struct Routes {
     table: Mutex<RouteTable>,
+    sessions: SessionCache,
 }
 
 #[derive(Default)]
@@ -102,6 +106,9 @@ impl Routes {
     /// Hands `event` to the channels it concerns: a message to its sender's and its
     /// recipient's, a session's end to its user's.
     fn route(&self, event: ChatEvent) {
+        if let ChatEvent::SessionEnded { session, .. } = &event {
+            self.sessions.forget(*session);
+        }
         let Ok(table) = self.table.lock() else {
             return;
         };
@@ -162,6 +169,13 @@ impl ChatBus {
             postgres: true,
             listening,
         })
+    }
+
+    /// The valid sessions this instance has lately seen: sessions ended anywhere leave it
+    /// as their end is heard of, and it keeps nothing while the listener is down (flushed
+    /// when it goes, [`SessionCache::resume`]d once it listens again).
+    pub fn sessions(&self) -> &SessionCache {
+        &self.routes.sessions
     }
 
     /// Whether events sent through other instances reach this one's subscriptions: always
@@ -284,6 +298,9 @@ async fn listen(mut listener: Listener, db: DatabaseConnection, routes: std::syn
                     tracing::info!("chat listener reconnected");
                     listener.current = Some(fresh);
                     listener.listening.store(true, Ordering::Relaxed);
+                    if let Some(routes) = routes.upgrade() {
+                        routes.sessions.resume();
+                    }
                     backoff = RECONNECT_BACKOFF.0;
                 }
                 Err(err) => {
@@ -303,6 +320,11 @@ async fn listen(mut listener: Listener, db: DatabaseConnection, routes: std::syn
             Err(err) => {
                 tracing::warn!(error = %err, "chat listener lost its connection; reconnecting");
                 listener.listening.store(false, Ordering::Relaxed);
+                // Sessions may now end unheard of: none is answered from memory until the
+                // listener is back.
+                if let Some(routes) = routes.upgrade() {
+                    routes.sessions.flush();
+                }
                 // Dropped whole, whatever state its connection is in.
                 listener.current = None;
                 continue;
