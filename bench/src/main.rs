@@ -165,7 +165,10 @@ async fn run(args: &Args, target: &Target) -> Result<()> {
         probe.one_statements
     );
 
-    let server = Server::start(&args.server_bin, target.url(), "warn").await?;
+    // The server needs a chat key on PostgreSQL (and takes one on SQLite).
+    let key = crate::chat::seed::chat_key();
+    let env = [("WORKGRAPH_CHAT_KEYS", key.as_str())];
+    let server = Server::start_with(&args.server_bin, target.url(), "warn", &env).await?;
     let api = Api::new(&server.base)?;
     let warm_up = Duration::from_secs_f64(args.seconds.min(2.0));
     let window = Duration::from_secs_f64(args.seconds);
@@ -238,7 +241,10 @@ async fn probe(
         None => target.url().to_owned(),
     };
     // The release server logs each request's statement count at debug level.
-    let server = Server::start(&args.server_bin, &url, "warn,server::app=debug").await?;
+    let key = crate::chat::seed::chat_key();
+    let env = [("WORKGRAPH_CHAT_KEYS", key.as_str())];
+    let server =
+        Server::start_with(&args.server_bin, &url, "warn,server::graphql=debug", &env).await?;
     let api = Api::new(&server.base)?;
     let (viewer, _) = api.sign_up("Bench Viewer", VIEWER_EMAIL, PASSWORD).await?;
     let viewer = uuid::Uuid::parse_str(&viewer)?;
@@ -290,7 +296,7 @@ async fn logged_statements(server: &Server, mark: usize) -> Result<u64> {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    bail!("the server logged no `sql_statements` for the request (at server::app=debug)")
+    bail!("the server logged no `sql_statements` for the request (at server::graphql=debug)")
 }
 
 /// Both floors, each a result of its own: one failing leaves the other standing.

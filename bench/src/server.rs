@@ -46,12 +46,8 @@ pub struct Server {
 
 impl Server {
     /// Starts `bin` on a free loopback port against `database_url` with `RUST_LOG=log`, in
-    /// JSON log lines (so a probe can read fields), and waits until it is ready.
-    pub async fn start(bin: &Path, database_url: &str, log: &str) -> Result<Self> {
-        Self::start_with(bin, database_url, log, &[]).await
-    }
-
-    /// [`Server::start`] with more environment variables for the server.
+    /// JSON log lines (so a probe can read fields), with `env` besides, and waits until it
+    /// is ready.
     pub async fn start_with(
         bin: &Path,
         database_url: &str,
