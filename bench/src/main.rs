@@ -198,7 +198,7 @@ async fn run(args: &Args, target: &Target) -> Result<()> {
     server.stop();
 
     let floors = if target.is_postgres() {
-        Some(run_floors(args, target, &db, &probe, viewer, &workspaces).await)
+        Some(run_floors(args, target, &db, &probe, viewer, &workspaces, &projects).await)
     } else {
         None
     };
@@ -299,10 +299,14 @@ async fn logged_statements(server: &Server, mark: usize) -> Result<u64> {
     bail!("the server logged no `sql_statements` for the request (at server::graphql=debug)")
 }
 
-/// Both floors, each a result of its own: one failing leaves the other standing.
+/// The floors, each a result of its own: one failing leaves the others standing.
 pub struct Floors {
     pub json_agg: Result<floors::Pgbench>,
+    /// The same json_agg scripts with one client: the latency a tree can't beat.
+    pub json_agg_one: Result<floors::Pgbench>,
     pub batched: Result<floors::Pgbench>,
+    /// One primary-key SELECT of a project (the by-id query's columns) per transaction.
+    pub by_id: Result<floors::Pgbench>,
     /// Statements in one workspace's replayed tree request.
     pub batched_statements: usize,
     pub scripts: PathBuf,
@@ -317,6 +321,7 @@ async fn run_floors(
     probe: &Probe,
     viewer: uuid::Uuid,
     workspaces: &[String],
+    projects: &[String],
 ) -> Floors {
     let seconds = args.seconds.ceil() as u64;
     let batched_statements = probe
@@ -330,13 +335,15 @@ async fn run_floors(
             let why = || anyhow::anyhow!("no script directory: {err}");
             return Floors {
                 json_agg: Err(why()),
+                json_agg_one: Err(why()),
                 batched: Err(why()),
+                by_id: Err(why()),
                 batched_statements,
                 scripts: PathBuf::new(),
             };
         }
     };
-    let json_agg = async {
+    let json_agg_scripts = async {
         let mut scripts = Vec::new();
         for (w, (workspace, tree)) in workspaces.iter().zip(&probe.trees).enumerate() {
             let statement = floors::json_agg_statement(uuid::Uuid::parse_str(workspace)?, viewer);
@@ -345,19 +352,24 @@ async fn run_floors(
             std::fs::write(&path, format!("{statement};\n"))?;
             scripts.push(path);
         }
-        eprintln!("floor: one json_agg statement, {TARGET_CLIENTS} clients, {seconds} s");
-        let out = dir.path().join("json_agg");
-        floors::pgbench(
-            &args.pgbench,
-            target.url(),
-            &scripts,
-            &out,
-            seconds,
-            TARGET_CLIENTS,
-        )
-        .await
+        anyhow::Ok(scripts)
     }
     .await;
+    let json_agg_at = |clients: usize| {
+        let scripts = &json_agg_scripts;
+        let dir = &dir;
+        async move {
+            let scripts = match scripts {
+                Ok(scripts) => scripts,
+                Err(err) => anyhow::bail!("no json_agg scripts: {err:#}"),
+            };
+            eprintln!("floor: one json_agg statement, {clients} clients, {seconds} s");
+            let out = dir.path().join(format!("json_agg_c{clients}"));
+            floors::pgbench(&args.pgbench, target.url(), scripts, &out, seconds, clients).await
+        }
+    };
+    let json_agg = json_agg_at(TARGET_CLIENTS).await;
+    let json_agg_one = json_agg_at(1).await;
     let batched = async {
         let mut scripts = Vec::new();
         for (w, tree) in probe.trees.iter().enumerate() {
@@ -373,9 +385,35 @@ async fn run_floors(
         floors::pgbench(&args.pgbench, target.url(), &scripts, &out, seconds, TARGET_CLIENTS).await
     }
     .await;
+    let by_id = async {
+        let mut scripts = Vec::new();
+        for (p, project) in projects.iter().step_by(20).enumerate() {
+            let id = uuid::Uuid::parse_str(project)?;
+            let path = dir.path().join(format!("by_id_{p}.sql"));
+            std::fs::write(
+                &path,
+                format!("SELECT id, name, deadline FROM projects WHERE id = '{id}';\n"),
+            )?;
+            scripts.push(path);
+        }
+        eprintln!("floor: one primary-key SELECT, {TARGET_CLIENTS} clients, {seconds} s");
+        let out = dir.path().join("by_id");
+        floors::pgbench(
+            &args.pgbench,
+            target.url(),
+            &scripts,
+            &out,
+            seconds,
+            TARGET_CLIENTS,
+        )
+        .await
+    }
+    .await;
     Floors {
         json_agg,
+        json_agg_one,
         batched,
+        by_id,
         batched_statements,
         scripts: match dir {
             floors::ScriptDir::Kept(path) => path,

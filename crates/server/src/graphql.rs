@@ -193,7 +193,7 @@ impl Call {
                 // document it stands for.
                 if let Err(error) = self.state.schema.resolve_persisted(&mut request) {
                     let response = async_graphql::Response::from_errors(vec![error]);
-                    return respond(BatchResponse::Single(response), &[None], self.media_type);
+                    return respond(BatchResponse::Single(response), vec![None], self.media_type);
                 }
                 let max_chars = self.state.schema.limits.max_document_chars;
                 if changes_data(&mut request, max_chars) {
@@ -279,7 +279,7 @@ impl Call {
                 *response = taken;
             }
         }
-        respond(response, &planned, self.media_type)
+        respond(response, planned, self.media_type)
     }
 
     /// Reads and parses a `POST` body, refusing one that is too large, not a GraphQL
@@ -394,11 +394,11 @@ fn graphql_response_status(response: &async_graphql::Response) -> StatusCode {
 /// `response` as `media_type`. As `application/json` always 200 (the legacy contract: the
 /// body tells), as `application/graphql-response+json` with [`graphql_response_status`] and
 /// without the `data` entry of a request error. A batch is 200 either way: its items may
-/// differ. `planned` holds, item by item, the `data` a plan wrote (JSON) in place of the
-/// response's own.
+/// differ. `planned` holds, item by item, the body a plan started (`{"data":…`, see
+/// [`graph::plan::PlanSlot`]) in place of the response's own `data`.
 fn respond(
     response: BatchResponse,
-    planned: &[Option<Vec<u8>>],
+    planned: Vec<Option<Vec<u8>>>,
     media_type: MediaType,
 ) -> Response {
     let status = match (&response, media_type) {
@@ -407,12 +407,9 @@ fn respond(
         }
         _ => StatusCode::OK,
     };
+    let mut planned = planned.into_iter();
     let body = match &response {
-        BatchResponse::Single(single) => write_item(
-            single,
-            planned.first().and_then(Option::as_deref),
-            media_type,
-        ),
+        BatchResponse::Single(single) => write_item(single, planned.next().flatten(), media_type),
         BatchResponse::Batch(items) => {
             let mut body = vec![b'['];
             let mut written = Ok(());
@@ -420,8 +417,7 @@ fn respond(
                 if index > 0 {
                     body.push(b',');
                 }
-                let data = planned.get(index).and_then(Option::as_deref);
-                match write_item(item, data, media_type) {
+                match write_item(item, planned.next().flatten(), media_type) {
                     Ok(item) => body.extend_from_slice(&item),
                     Err(err) => {
                         written = Err(err);
@@ -459,12 +455,12 @@ fn respond(
     http
 }
 
-/// One response's JSON: as serialized, but with `planned` as its `data` when a plan wrote
-/// it, and without `data` when it is a request error sent as
-/// `application/graphql-response+json`.
+/// One response's JSON: as serialized, but finishing the body a plan started (its `data`
+/// in place of the response's) when there is one, and without `data` when it is a request
+/// error sent as `application/graphql-response+json`.
 fn write_item(
     response: &async_graphql::Response,
-    planned: Option<&[u8]>,
+    planned: Option<Vec<u8>>,
     media_type: MediaType,
 ) -> serde_json::Result<Vec<u8>> {
     let strip_data = media_type == MediaType::GraphQlResponse && is_request_error(response);
@@ -476,15 +472,16 @@ fn write_item(
         _ => return serde_json::to_vec(response),
     };
     rest.remove("data");
-    let mut body = vec![b'{'];
-    if let Some(data) = planned {
-        body.extend_from_slice(b"\"data\":");
-        body.extend_from_slice(data);
-    }
+    // The plan's body already holds `{"data":…`; else the object starts empty.
+    let (mut body, mut first) = match planned {
+        Some(started) => (started, false),
+        None => (vec![b'{'], true),
+    };
     for (key, value) in &rest {
-        if body.len() > 1 {
+        if !first {
             body.push(b',');
         }
+        first = false;
         serde_json::to_writer(&mut body, key)?;
         body.push(b':');
         serde_json::to_writer(&mut body, value)?;

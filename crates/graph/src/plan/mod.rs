@@ -28,14 +28,16 @@ use sea_orm::DatabaseConnection;
 
 use crate::context::Authentication;
 
-/// Where a planned operation's `data` (JSON) is left for the transport to write; the
-/// response the schema returns then has no `data` of its own. Put one in a request's data
-/// to have it planned.
+/// Where a planned operation's response body is left for the transport to finish: it holds
+/// `{"data":` and the `data` (JSON), and the transport appends the rest of the response
+/// (`,"extensions":…}`) to the same buffer, so the body is written once. The response the
+/// schema returns then has no `data` of its own. Put one in a request's data to have it
+/// planned.
 #[derive(Clone, Default)]
 pub struct PlanSlot(Arc<Mutex<Option<Vec<u8>>>>);
 
 impl PlanSlot {
-    /// The planned `data`, if the operation was planned.
+    /// The start of the planned body (see [`PlanSlot`]), if the operation was planned.
     pub fn take(&self) -> Option<Vec<u8>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
     }

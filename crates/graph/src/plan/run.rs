@@ -39,7 +39,8 @@ pub(super) enum Stop {
 
 type Result<T> = std::result::Result<T, Stop>;
 
-/// The `data` of `plan` for `viewer`, as JSON.
+/// The start of the response body, `{"data":` and the `data` of `plan` for `viewer` as
+/// JSON: the transport appends the rest (`,"extensions":…}`) to the same buffer.
 pub(super) async fn run(plan: &Plan, db: &DatabaseConnection, viewer: Uuid) -> Result<Vec<u8>> {
     let found = root_rows(plan, db, viewer).await?;
     let mut level = Vec::new();
@@ -55,6 +56,7 @@ pub(super) async fn run(plan: &Plan, db: &DatabaseConnection, viewer: Uuid) -> R
     }
     let mut loaded = load_level(db, viewer, level).await?.into_iter().zip(rows);
     let mut out = Vec::with_capacity(4096);
+    out.extend_from_slice(BODY_START);
     if plan.roots.is_empty() {
         // Every field skipped: async-graphql answers an object without fields as `null`.
         out.extend_from_slice(b"null");
@@ -275,14 +277,24 @@ fn load_level<'a>(
         for ((object, parents), indexes) in level.iter().zip(&batch_of) {
             for (connection, index) in object.lists.iter().zip(indexes) {
                 let (pages, _) = &loaded[*index];
-                let children = parents
-                    .iter()
-                    .filter_map(|parent| pages.get(parent))
-                    .flat_map(|paged| &paged.rows)
-                    .map(|row| row.try_get::<Uuid>("", "id"))
-                    .collect::<std::result::Result<Vec<_>, DbErr>>()?;
+                // The rows' ids, for the items whose own lists come next.
+                let children = if connection.nodes.iter().any(|node| !node.lists.is_empty()) {
+                    parents
+                        .iter()
+                        .filter_map(|parent| pages.get(parent))
+                        .flat_map(|paged| &paged.rows)
+                        .map(|row| row.try_get::<Uuid>("", "id"))
+                        .collect::<std::result::Result<Vec<_>, DbErr>>()?
+                } else {
+                    Vec::new()
+                };
                 for node in &connection.nodes {
-                    next.push((node, children.clone()));
+                    let ids = if node.lists.is_empty() {
+                        Vec::new()
+                    } else {
+                        children.clone()
+                    };
+                    next.push((node, ids));
                 }
             }
         }
@@ -447,6 +459,9 @@ async fn count(
     Ok(counts?)
 }
 
+/// How a response body starts: the planned `data` follows.
+const BODY_START: &[u8] = b"{\"data\":";
+
 /// An object whose fields were all skipped: async-graphql answers it as `null`.
 const EMPTY_OBJECT: &[u8] = b"null";
 
@@ -472,9 +487,54 @@ fn write_optional_str(out: &mut Vec<u8>, text: Option<&str>) -> Result<()> {
     }
 }
 
-/// An instant as the `DateTime` scalar writes it.
+/// An instant as the `DateTime` scalar writes it (`DateTime::to_rfc3339`: UTC as `+00:00`,
+/// fractional seconds in 3, 6 or 9 digits and only when not whole), without the string.
 fn write_time(out: &mut Vec<u8>, at: DateTime<Utc>) -> Result<()> {
-    write_str(out, &at.to_rfc3339())
+    use chrono::{Datelike as _, Timelike as _};
+    let year = at.year();
+    let Ok(year) = u32::try_from(year) else {
+        return write_str(out, &at.to_rfc3339());
+    };
+    if year > 9999 {
+        return write_str(out, &at.to_rfc3339());
+    }
+    let digits = |out: &mut Vec<u8>, value: u32, width: u32| {
+        for place in (0..width).rev() {
+            let digit = value / 10u32.pow(place) % 10;
+            out.push(b'0' + u8::try_from(digit).unwrap_or(0));
+        }
+    };
+    let mut second = at.second();
+    let mut nano = at.nanosecond();
+    if nano >= 1_000_000_000 {
+        // A leap second, written as chrono does.
+        second += 1;
+        nano -= 1_000_000_000;
+    }
+    out.push(b'"');
+    digits(out, year, 4);
+    out.push(b'-');
+    digits(out, at.month(), 2);
+    out.push(b'-');
+    digits(out, at.day(), 2);
+    out.push(b'T');
+    digits(out, at.hour(), 2);
+    out.push(b':');
+    digits(out, at.minute(), 2);
+    out.push(b':');
+    digits(out, second, 2);
+    if nano != 0 {
+        out.push(b'.');
+        if nano % 1_000_000 == 0 {
+            digits(out, nano / 1_000_000, 3);
+        } else if nano % 1_000 == 0 {
+            digits(out, nano / 1_000, 6);
+        } else {
+            digits(out, nano, 9);
+        }
+    }
+    out.extend_from_slice(b"+00:00\"");
+    Ok(())
 }
 
 fn write_bool(out: &mut Vec<u8>, value: bool) {
@@ -670,4 +730,40 @@ fn write_connection(
     }
     out.push(b'}');
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, TimeZone as _};
+
+    use super::*;
+
+    #[test]
+    fn instants_are_written_as_the_date_time_scalar_writes_them() {
+        let day = NaiveDate::from_ymd_opt(2026, 3, 1).expect("a date");
+        let leap = day
+            .and_hms_nano_opt(23, 59, 59, 1_500_000_000)
+            .expect("a leap second")
+            .and_utc();
+        let mut instants = vec![leap, Utc.timestamp_opt(0, 0).unwrap()];
+        for nanos in [0, 7_000_000, 120_000, 123_456_000, 1, 999_999_999] {
+            instants.push(
+                day.and_hms_nano_opt(9, 5, 7, nanos)
+                    .expect("an instant")
+                    .and_utc(),
+            );
+        }
+        instants.push(
+            NaiveDate::from_ymd_opt(1, 1, 1)
+                .and_then(|date| date.and_hms_opt(0, 0, 0))
+                .expect("year 1")
+                .and_utc(),
+        );
+        for at in instants {
+            let mut written = Vec::new();
+            write_time(&mut written, at).expect("written");
+            let expected = serde_json::to_string(&at.to_rfc3339()).expect("a string");
+            assert_eq!(String::from_utf8(written).expect("text"), expected);
+        }
+    }
 }
