@@ -147,6 +147,11 @@ async fn planned_reads_answer_as_the_resolvers_do() {
         "query($t: ID!, $n: Int = 1, $none: Int) { task(id: $t) {
             timeLogs(first: $n) { nodes { id } } other: timeLogs(first: $none) { nodes { id } }
             empty: timeLogs(first: 0) { totalCount nodes { id } pageInfo { hasNextPage startCursor } } } }",
+        // What objects belong to, level by level.
+        "query($t: ID!, $p: ID!) { task(id: $t) { project { name client { __typename id name contactEmail contactPhone
+                workspace { id name } createdAt updatedAt } workspace { id } }
+            timeLogs { nodes { task { id project { id tasks(first: 2) { nodes { id project { id } } } } } } } }
+          project(id: $p) { tasks { nodes { project { client { workspace { projects(first: 1) { nodes { client { name } } } } } } } } } }",
         // totalCount alone, and nothing but __typename under a connection.
         "query($w: ID!) { workspace(id: $w) { projects { totalCount } again: projects { __typename } } }",
     ];
@@ -341,7 +346,18 @@ struct Document {
     aliases: usize,
 }
 
-const SCALARS: [(&str, &[&str]); 4] = [
+const SCALARS: [(&str, &[&str]); 5] = [
+    (
+        "Client",
+        &[
+            "id",
+            "name",
+            "contactEmail",
+            "contactPhone",
+            "createdAt",
+            "updatedAt",
+        ],
+    ),
     (
         "Workspace",
         &["id", "name", "description", "createdAt", "updatedAt"],
@@ -441,6 +457,21 @@ impl Document {
                 self.aliases += 1;
                 let other = self.connection(field, child, depth + 1);
                 parts.push(format!("l{}: {other}", self.aliases));
+            }
+        }
+        let references: &[(&str, &'static str)] = match type_name {
+            "Client" => &[("workspace", "Workspace")],
+            "Project" => &[("client", "Client"), ("workspace", "Workspace")],
+            "Task" => &[("project", "Project")],
+            "TimeLog" => &[("task", "Task")],
+            _ => &[],
+        };
+        for (field, target) in references {
+            if depth < 3 && self.rng.chance(15) {
+                let alias = self.alias();
+                let directive = self.directive();
+                let body = self.object(target, depth + 1);
+                parts.push(format!("{alias}{field}{directive} {{ {body} }}"));
             }
         }
         if parts.is_empty() {
@@ -562,6 +593,14 @@ impl Document {
     }
 }
 
+/// The codes of documents refused for their size before they run.
+const LIMITS: [&str; 4] = [
+    "TOO_MANY_ALIASES",
+    "QUERY_TOO_COMPLEX",
+    "QUERY_TOO_DEEP",
+    "QUERY_TOO_LARGE",
+];
+
 /// Random selections, aliases, fragments, directives and page sizes, asked by each kind of
 /// viewer: every planned answer matches the resolvers' (the harness compares them), and
 /// everything else is either the same data or `NOT_FOUND` for what the viewer may not read.
@@ -578,6 +617,7 @@ async fn random_selections_answer_as_the_resolvers_do() {
         .unwrap_or(0x00C0_FFEE);
     let viewers = [&world.owner, &world.admin, &world.user];
     let mut planned_count = 0;
+    let mut refused = 0;
     for case in 0..cases {
         let query = Document::query(seed ^ case);
         let viewer = viewers[(case % 3) as usize];
@@ -590,17 +630,28 @@ async fn random_selections_answer_as_the_resolvers_do() {
             planned_count += 1;
             continue;
         }
-        // Unplanned: only what the viewer may not read is an error.
+        // Unplanned: only what the viewer may not read is an error, or a document past
+        // the limits (refused before anything runs, on either path).
         if let Some(errors) = response.body["errors"].as_array() {
             for error in errors {
+                let code = error["extensions"]["code"].as_str().unwrap_or_default();
+                if LIMITS.contains(&code) {
+                    refused += 1;
+                    continue;
+                }
                 assert_eq!(
-                    error["extensions"]["code"], "NOT_FOUND",
+                    code, "NOT_FOUND",
                     "case {case} ({query}): {}",
                     response.body
                 );
             }
         }
     }
+    eprintln!("{planned_count} of {cases} random queries planned, {refused} over the limits");
+    assert!(
+        refused * 10 <= cases,
+        "{refused} of {cases} random queries were over the limits"
+    );
     assert!(
         planned_count * 3 >= cases,
         "only {planned_count} of {cases} random queries were planned"

@@ -6,15 +6,16 @@
 //! `first` or cursor) stops the plan ([`Stop::Fallback`]): the resolvers then run the
 //! operation and give the error its path.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_graphql::futures_util::future::{BoxFuture, try_join_all};
 use chrono::{DateTime, Utc};
-use entity::{project, task, time_log, workspace};
+use entity::{client, project, task, time_log, workspace};
 use sea_orm::sea_query::{Expr, ExprTrait, IntoColumnRef, Query};
 use sea_orm::{
-    ActiveEnum, DatabaseConnection, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult,
+    ActiveEnum, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IdenStatic, Iterable,
+    QueryResult,
 };
 use uuid::Uuid;
 
@@ -50,7 +51,7 @@ pub(super) async fn run(plan: &Plan, db: &DatabaseConnection, viewer: Uuid) -> R
             let row = found.get(&(object.kind, *id)).ok_or(Stop::Fallback(
                 "an object by id the viewer may not read, or none",
             ))?;
-            level.push((object, vec![*id]));
+            level.push((object, vec![row]));
             rows.push(row);
         }
     }
@@ -163,7 +164,7 @@ async fn root_rows(
                     .await?,
                 )
             }
-            Kind::TimeLog => Vec::new(),
+            Kind::Client | Kind::TimeLog => Vec::new(),
         };
         for row in rows {
             let id: Uuid = row.try_get("", "id")?;
@@ -181,9 +182,11 @@ fn readable(rows: Vec<(QueryResult, policy::ProjectAccess)>) -> Vec<QueryResult>
         .collect()
 }
 
-/// What was loaded for one [`Object`] selection over all its rows: its connections.
+/// What was loaded for one [`Object`] selection over all its rows: its connections and
+/// the objects it belongs to.
 struct LoadedObject {
     lists: Vec<LoadedList>,
+    references: Vec<LoadedReference>,
 }
 
 /// One connection field's pages, for every parent row (shared with the other fields of
@@ -196,6 +199,13 @@ struct LoadedList {
     nodes: Vec<LoadedObject>,
 }
 
+/// One reference field's objects, by id (shared with the level's other references to the
+/// same type).
+struct LoadedReference {
+    rows: Arc<HashMap<Uuid, QueryResult>>,
+    object: LoadedObject,
+}
+
 /// The connection fields of one level that ask the same of the same list: one page
 /// statement (and count) for all their parents, as the loaders batch them.
 struct Batch {
@@ -205,6 +215,7 @@ struct Batch {
     rows: bool,
     total: bool,
     parents: Vec<Uuid>,
+    seen: HashSet<Uuid>,
     columns: Vec<&'static str>,
 }
 
@@ -223,17 +234,32 @@ type Pages = (
     Arc<HashMap<Uuid, u64>>,
 );
 
-/// Loads the connections of every object selection of one level (each with the ids of
-/// its rows), then of the next level, and so on: one statement per batch per level.
+/// The references of one level to one type: one statement for all their keys.
+struct ReferenceBatch {
+    kind: Kind,
+    ids: Vec<Uuid>,
+    seen: HashSet<Uuid>,
+}
+
+/// Loads the connections and references of every object selection of one level (each
+/// with its rows), then those of the next level, and so on: one statement per batch per
+/// level.
 fn load_level<'a>(
     db: &'a DatabaseConnection,
     viewer: Uuid,
-    level: Vec<(&'a Object, Vec<Uuid>)>,
+    level: Vec<(&'a Object, Vec<&'a QueryResult>)>,
 ) -> BoxFuture<'a, Result<Vec<LoadedObject>>> {
     Box::pin(async move {
         let mut batches: Vec<Batch> = Vec::new();
         let mut batch_of: Vec<Vec<usize>> = Vec::with_capacity(level.len());
-        for (object, parents) in &level {
+        let mut references: Vec<ReferenceBatch> = Vec::new();
+        let mut reference_of: Vec<Vec<usize>> = Vec::with_capacity(level.len());
+        for (object, rows) in &level {
+            let parents = if object.lists.is_empty() {
+                Vec::new()
+            } else {
+                ids(rows, "id")?
+            };
             let mut indexes = Vec::with_capacity(object.lists.len());
             for connection in &object.lists {
                 let index = match batches.iter().position(|batch| batch.takes(connection)) {
@@ -246,56 +272,97 @@ fn load_level<'a>(
                             rows: connection.rows,
                             total: connection.total,
                             parents: Vec::new(),
+                            seen: HashSet::new(),
                             columns: vec!["id"],
                         });
                         batches.len() - 1
                     }
                 };
                 let batch = &mut batches[index];
-                for parent in parents {
-                    if !batch.parents.contains(parent) {
+                for parent in &parents {
+                    if batch.seen.insert(*parent) {
                         batch.parents.push(*parent);
                     }
                 }
-                for node in &connection.nodes {
-                    for (_, out) in &node.fields {
-                        if let Out::Scalar(scalar) = out
-                            && !batch.columns.contains(&scalar.column())
-                        {
-                            batch.columns.push(scalar.column());
-                        }
+                for column in connection.nodes.iter().flat_map(Object::columns) {
+                    if !batch.columns.contains(&column) {
+                        batch.columns.push(column);
                     }
                 }
                 indexes.push(index);
             }
             batch_of.push(indexes);
-        }
-        let loaded: Vec<Pages> =
-            try_join_all(batches.iter().map(|batch| load_batch(db, viewer, batch))).await?;
-
-        let mut next: Vec<(&Object, Vec<Uuid>)> = Vec::new();
-        for ((object, parents), indexes) in level.iter().zip(&batch_of) {
-            for (connection, index) in object.lists.iter().zip(indexes) {
-                let (pages, _) = &loaded[*index];
-                // The rows' ids, for the items whose own lists come next.
-                let children = if connection.nodes.iter().any(|node| !node.lists.is_empty()) {
-                    parents
-                        .iter()
-                        .filter_map(|parent| pages.get(parent))
-                        .flat_map(|paged| &paged.rows)
-                        .map(|row| row.try_get::<Uuid>("", "id"))
-                        .collect::<std::result::Result<Vec<_>, DbErr>>()?
-                } else {
-                    Vec::new()
+            let mut indexes = Vec::with_capacity(object.references.len());
+            for reference in &object.references {
+                let kind = reference.object.kind;
+                let index = match references.iter().position(|batch| batch.kind == kind) {
+                    Some(index) => index,
+                    None => {
+                        references.push(ReferenceBatch {
+                            kind,
+                            ids: Vec::new(),
+                            seen: HashSet::new(),
+                        });
+                        references.len() - 1
+                    }
                 };
+                let batch = &mut references[index];
+                for id in ids(rows, reference.key)? {
+                    if batch.seen.insert(id) {
+                        batch.ids.push(id);
+                    }
+                }
+                indexes.push(index);
+            }
+            reference_of.push(indexes);
+        }
+        let (pages, objects): (Vec<Pages>, Vec<Arc<HashMap<Uuid, QueryResult>>>) = async_graphql::futures_util::try_join!(
+            try_join_all(batches.iter().map(|batch| load_batch(db, viewer, batch))),
+            try_join_all(
+                references
+                    .iter()
+                    .map(|batch| objects_by_id(db, batch.kind, &batch.ids))
+            ),
+        )?;
+
+        // The next level: each connection's items and each reference's objects, with
+        // their rows.
+        let mut next: Vec<(&Object, Vec<&QueryResult>)> = Vec::new();
+        for (((object, rows), lists), refs) in level.iter().zip(&batch_of).zip(&reference_of) {
+            let parents = if object.lists.is_empty() {
+                Vec::new()
+            } else {
+                ids(rows, "id")?
+            };
+            for (connection, index) in object.lists.iter().zip(lists) {
+                let (pages, _) = &pages[*index];
                 for node in &connection.nodes {
-                    let ids = if node.lists.is_empty() {
+                    let rows = if node.lists.is_empty() && node.references.is_empty() {
                         Vec::new()
                     } else {
-                        children.clone()
+                        parents
+                            .iter()
+                            .filter_map(|parent| pages.get(parent))
+                            .flat_map(|paged| &paged.rows)
+                            .collect()
                     };
-                    next.push((node, ids));
+                    next.push((node, rows));
                 }
+            }
+            for (reference, index) in object.references.iter().zip(refs) {
+                let found = &objects[*index];
+                let node = &reference.object;
+                let rows = if node.lists.is_empty() && node.references.is_empty() {
+                    Vec::new()
+                } else {
+                    let mut seen = HashSet::new();
+                    ids(rows, reference.key)?
+                        .into_iter()
+                        .filter(|id| seen.insert(*id))
+                        .filter_map(|id| found.get(&id))
+                        .collect()
+                };
+                next.push((node, rows));
             }
         }
         let mut below = if next.is_empty() {
@@ -304,27 +371,88 @@ fn load_level<'a>(
             load_level(db, viewer, next).await?
         }
         .into_iter();
+        let mut lost = || Stop::Fallback("a level lost its objects");
 
-        let mut objects = Vec::with_capacity(level.len());
-        for ((object, _), indexes) in level.iter().zip(&batch_of) {
-            let mut lists = Vec::with_capacity(object.lists.len());
-            for (connection, index) in object.lists.iter().zip(indexes) {
-                let (pages, counts) = loaded[*index].clone();
+        let mut loaded = Vec::with_capacity(level.len());
+        for (((object, _), lists), refs) in level.iter().zip(&batch_of).zip(&reference_of) {
+            let mut loaded_lists = Vec::with_capacity(object.lists.len());
+            for (connection, index) in object.lists.iter().zip(lists) {
+                let (pages, counts) = pages[*index].clone();
                 let nodes = connection
                     .nodes
                     .iter()
-                    .map(|_| below.next().ok_or(Stop::Fallback("a level lost its nodes")))
+                    .map(|_| below.next().ok_or_else(&mut lost))
                     .collect::<Result<Vec<_>>>()?;
-                lists.push(LoadedList {
+                loaded_lists.push(LoadedList {
                     pages,
                     counts,
                     nodes,
                 });
             }
-            objects.push(LoadedObject { lists });
+            let mut loaded_references = Vec::with_capacity(object.references.len());
+            for index in refs {
+                loaded_references.push(LoadedReference {
+                    rows: Arc::clone(&objects[*index]),
+                    object: below.next().ok_or_else(&mut lost)?,
+                });
+            }
+            loaded.push(LoadedObject {
+                lists: loaded_lists,
+                references: loaded_references,
+            });
         }
-        Ok(objects)
+        Ok(loaded)
     })
+}
+
+/// The uuids in column `column` of `rows`.
+fn ids(rows: &[&QueryResult], column: &str) -> Result<Vec<Uuid>> {
+    Ok(rows
+        .iter()
+        .map(|row| row.try_get::<Uuid>("", column))
+        .collect::<std::result::Result<Vec<_>, DbErr>>()?)
+}
+
+/// The rows of `kind` with these ids, every column: what a reference leads to. Like the
+/// resolvers' `…ById` loaders, without a policy question.
+async fn objects_by_id(
+    db: &DatabaseConnection,
+    kind: Kind,
+    ids: &[Uuid],
+) -> Result<Arc<HashMap<Uuid, QueryResult>>> {
+    fn select<E: EntityTrait>(ids: &[Uuid]) -> sea_orm::sea_query::SelectStatement
+    where
+        E::Column: sea_orm::ColumnTrait,
+    {
+        let mut query = Query::select();
+        let id = E::Column::iter()
+            .find(|column| column.as_str() == "id")
+            .map(|column| (E::default(), column));
+        query
+            .columns(E::Column::iter().map(|column| (E::default(), column)))
+            .from(E::default());
+        if let Some(id) = id {
+            query.and_where(Expr::col(id).is_in(ids.iter().copied()));
+        }
+        query
+    }
+    if ids.is_empty() {
+        return Ok(Arc::default());
+    }
+    let query = match kind {
+        Kind::Workspace => select::<workspace::Entity>(ids),
+        Kind::Client => select::<client::Entity>(ids),
+        Kind::Project => select::<project::Entity>(ids),
+        Kind::Task => select::<task::Entity>(ids),
+        Kind::TimeLog => select::<time_log::Entity>(ids),
+    };
+    let statement = db.get_database_backend().build(&query);
+    let mut found = HashMap::with_capacity(ids.len());
+    for row in db.query_all_raw(statement).await? {
+        let id: Uuid = row.try_get("", "id")?;
+        found.insert(id, row);
+    }
+    Ok(Arc::new(found))
 }
 
 /// The statements of one batch: the page of each parent when rows are asked for, and the
@@ -569,6 +697,19 @@ fn write_object(
                 };
                 write_connection(out, connection, loaded, parent)?;
             }
+            Out::Reference(index) => {
+                let (Some(reference), Some(loaded)) =
+                    (object.references.get(*index), loaded.references.get(*index))
+                else {
+                    return Err(Stop::Fallback("a plan without its reference"));
+                };
+                let key: Uuid = row.try_get("", reference.key)?;
+                let target = loaded
+                    .rows
+                    .get(&key)
+                    .ok_or(Stop::Fallback("a reference to a row that is gone"))?;
+                write_object(out, &reference.object, &loaded.object, target)?;
+            }
         }
     }
     out.push(b'}');
@@ -586,7 +727,7 @@ fn write_scalar(out: &mut Vec<u8>, row: &QueryResult, scalar: Scalar) -> Result<
             out.push(b'"');
         }
         Scalar::Name => write_str(out, &row.try_get::<String>("", column)?)?,
-        Scalar::Description => {
+        Scalar::Description | Scalar::ContactEmail | Scalar::ContactPhone => {
             write_optional_str(out, row.try_get::<Option<String>>("", column)?.as_deref())?;
         }
         Scalar::CreatedAt | Scalar::UpdatedAt | Scalar::LoggedAt => {

@@ -17,6 +17,7 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum Kind {
     Workspace,
+    Client,
     Project,
     Task,
     TimeLog,
@@ -26,6 +27,7 @@ impl Kind {
     pub(super) fn type_name(self) -> &'static str {
         match self {
             Self::Workspace => "Workspace",
+            Self::Client => "Client",
             Self::Project => "Project",
             Self::Task => "Task",
             Self::TimeLog => "TimeLog",
@@ -35,6 +37,7 @@ impl Kind {
     fn connection_name(self) -> &'static str {
         match self {
             Self::Workspace => "WorkspaceConnection",
+            Self::Client => "ClientConnection",
             Self::Project => "ProjectConnection",
             Self::Task => "TaskConnection",
             Self::TimeLog => "TimeLogConnection",
@@ -44,6 +47,7 @@ impl Kind {
     fn edge_name(self) -> &'static str {
         match self {
             Self::Workspace => "WorkspaceEdge",
+            Self::Client => "ClientEdge",
             Self::Project => "ProjectEdge",
             Self::Task => "TaskEdge",
             Self::TimeLog => "TimeLogEdge",
@@ -62,9 +66,25 @@ impl Kind {
             "status" if self == Self::Task => Scalar::Status,
             "hours" if self == Self::TimeLog => Scalar::Hours,
             "loggedAt" if self == Self::TimeLog => Scalar::LoggedAt,
+            "contactEmail" if self == Self::Client => Scalar::ContactEmail,
+            "contactPhone" if self == Self::Client => Scalar::ContactPhone,
             _ => return None,
         };
         Some(scalar)
+    }
+
+    /// The object field `name` of this type that follows one of its row's keys, if the
+    /// plan reads it: the type it leads to and the key's column. The resolvers load these
+    /// without a policy question (whoever reads the object may read what it belongs to),
+    /// and so does the plan.
+    fn reference(self, name: &str) -> Option<(Kind, &'static str)> {
+        match (self, name) {
+            (Self::Client | Self::Project, "workspace") => Some((Self::Workspace, "workspace_id")),
+            (Self::Project, "client") => Some((Self::Client, "client_id")),
+            (Self::Task, "project") => Some((Self::Project, "project_id")),
+            (Self::TimeLog, "task") => Some((Self::Task, "task_id")),
+            _ => None,
+        }
     }
 
     /// The list field `name` of this type, if the plan reads it.
@@ -95,6 +115,8 @@ pub(super) enum Scalar {
     Status,
     Hours,
     LoggedAt,
+    ContactEmail,
+    ContactPhone,
 }
 
 impl Scalar {
@@ -109,6 +131,8 @@ impl Scalar {
             Self::Status => "status",
             Self::Hours => "hours",
             Self::LoggedAt => "logged_at",
+            Self::ContactEmail => "contact_email",
+            Self::ContactPhone => "contact_phone",
         }
     }
 }
@@ -162,6 +186,19 @@ pub(super) struct Object {
     pub(super) fields: Vec<(Name, Out)>,
     /// The object's connection fields, which [`Out::List`] points into.
     pub(super) lists: Vec<Connection>,
+    /// The objects it belongs to, which [`Out::Reference`] points into.
+    pub(super) references: Vec<Reference>,
+}
+
+impl Object {
+    /// The columns its rows must have besides `id`: its scalars' and its references' keys.
+    pub(super) fn columns(&self) -> impl Iterator<Item = &'static str> + '_ {
+        let scalars = self.fields.iter().filter_map(|(_, out)| match out {
+            Out::Scalar(scalar) => Some(scalar.column()),
+            _ => None,
+        });
+        scalars.chain(self.references.iter().map(|reference| reference.key))
+    }
 }
 
 #[derive(Debug)]
@@ -169,6 +206,15 @@ pub(super) enum Out {
     Typename,
     Scalar(Scalar),
     List(usize),
+    Reference(usize),
+}
+
+/// An object field that follows a key of the row (`Task.project`).
+#[derive(Debug)]
+pub(super) struct Reference {
+    /// The column holding the key.
+    pub(super) key: &'static str,
+    pub(super) object: Object,
 }
 
 /// The selection on one connection field.
@@ -429,6 +475,7 @@ impl<'a> Builder<'a> {
             kind,
             fields: Vec::with_capacity(groups.len()),
             lists: Vec::new(),
+            references: Vec::new(),
         };
         for (key, fields) in groups {
             let name = same_name(&fields)?;
@@ -439,6 +486,13 @@ impl<'a> Builder<'a> {
             } else if let Some(list) = kind.list(name) {
                 object.lists.push(self.connection(list, &fields)?);
                 Out::List(object.lists.len() - 1)
+            } else if let Some((target, key)) = kind.reference(name) {
+                let target = self.object(target, &fields)?;
+                object.references.push(Reference {
+                    key,
+                    object: target,
+                });
+                Out::Reference(object.references.len() - 1)
             } else {
                 return None;
             };
