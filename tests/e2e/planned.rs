@@ -22,6 +22,7 @@ struct World {
     user: Account,
     outsider: Account,
     workspace: Uuid,
+    client: Uuid,
     projects: Vec<Uuid>,
     tasks: Vec<Uuid>,
 }
@@ -86,6 +87,7 @@ impl World {
             user,
             outsider,
             workspace: ws.id,
+            client: client.id,
             projects,
             tasks,
         }
@@ -93,6 +95,9 @@ impl World {
 
     fn variables(&self) -> Value {
         json!({
+            "status": "IN_PROGRESS",
+            "order": { "field": "CREATED_AT", "direction": "DESC" },
+            "c": self.client,
             "w": self.workspace,
             "p": self.projects[0],
             "hidden": self.projects[1],
@@ -147,6 +152,15 @@ async fn planned_reads_answer_as_the_resolvers_do() {
         "query($t: ID!, $n: Int = 1, $none: Int) { task(id: $t) {
             timeLogs(first: $n) { nodes { id } } other: timeLogs(first: $none) { nodes { id } }
             empty: timeLogs(first: 0) { totalCount nodes { id } pageInfo { hasNextPage startCursor } } } }",
+        // Filters and orders, literal and from variables; their cursors.
+        "query($w: ID!, $status: TaskStatus, $order: TaskOrderInput, $c: ID) { workspace(id: $w) {
+            projects(filter: { clientId: $c }) { totalCount nodes { id
+                byName: tasks(orderBy: { field: NAME, direction: DESC }) { edges { cursor node { name } } }
+                byStatus: tasks(orderBy: { field: STATUS }, filter: { nameContains: \"t\" }) { pageInfo { endCursor } nodes { status } }
+                open: tasks(filter: { status: $status }, orderBy: $order) { totalCount nodes { id } }
+                tasks(first: 1) { nodes { timeLogs(orderBy: { field: LOGGED_AT, direction: DESC },
+                    filter: { from: \"2000-01-01T00:00:00Z\" }) { totalCount edges { cursor node { loggedAt } } } } } } }
+            none: projects(filter: { deadlineBefore: \"2000-01-01T00:00:00Z\" }) { totalCount nodes { id } } } }",
         // What objects belong to, level by level.
         "query($t: ID!, $p: ID!) { task(id: $t) { project { name client { __typename id name contactEmail contactPhone
                 workspace { id name } createdAt updatedAt } workspace { id } }
@@ -502,6 +516,7 @@ impl Document {
     }
 
     fn connection(&mut self, field: &str, child: &'static str, depth: usize) -> String {
+        let arguments = self.list_arguments(field);
         let first = match self.rng.below(6) {
             // The default page (50) only at the top: deeper, it is over the cost limit.
             0 if depth == 1 => String::new(),
@@ -544,7 +559,71 @@ impl Document {
             parts.push("__typename".to_owned());
         }
         let directive = self.directive();
-        format!("{field}{first}{directive} {{ {} }}", parts.join(" "))
+        let arguments = match (first.is_empty(), arguments.is_empty()) {
+            (_, true) => first,
+            (true, false) => format!("({arguments})"),
+            (false, false) => format!("{}, {arguments})", first.trim_end_matches(')')),
+        };
+        format!("{field}{arguments}{directive} {{ {} }}", parts.join(" "))
+    }
+
+    /// A filter or an order, now and then, as each list takes them.
+    fn list_arguments(&mut self, field: &str) -> String {
+        let mut arguments = Vec::new();
+        match field {
+            "projects" => {
+                if self.rng.chance(20) {
+                    arguments.push(
+                        self.rng
+                            .pick(&[
+                                "filter: { clientId: $c }",
+                                "filter: { deadlineBefore: \"2100-01-01T00:00:00Z\" }",
+                                "filter: {}",
+                            ])
+                            .to_owned(),
+                    );
+                    if arguments[0].contains("$c") {
+                        self.variables.insert("c");
+                    }
+                }
+            }
+            "tasks" => {
+                if self.rng.chance(25) {
+                    arguments.push(
+                        self.rng
+                            .pick(&[
+                                "filter: { status: PENDING }",
+                                "filter: { status: IN_PROGRESS, nameContains: \"T\" }",
+                                "filter: { nameContains: \"%\" }",
+                            ])
+                            .to_owned(),
+                    );
+                }
+                if self.rng.chance(25) {
+                    let field = self.rng.pick(&["CREATED_AT", "NAME", "STATUS"]);
+                    let direction = self.rng.pick(&["ASC", "DESC"]);
+                    arguments.push(format!(
+                        "orderBy: {{ field: {field}, direction: {direction} }}"
+                    ));
+                }
+            }
+            _ => {
+                if self.rng.chance(20) {
+                    arguments.push(
+                        self.rng
+                            .pick(&[
+                                "filter: { from: \"2000-01-01T00:00:00Z\" }",
+                                "filter: { to: \"2000-01-01T00:00:00Z\" }",
+                            ])
+                            .to_owned(),
+                    );
+                }
+                if self.rng.chance(25) {
+                    arguments.push("orderBy: { field: LOGGED_AT, direction: DESC }".to_owned());
+                }
+            }
+        }
+        arguments.join(", ")
     }
 
     fn query(seed: u64) -> String {
@@ -577,6 +656,7 @@ impl Document {
                 "w" | "p" | "hidden" | "t" => format!("${variable}: ID!"),
                 "yes" | "no" => format!("${variable}: Boolean!"),
                 "unsent" => "$unsent: Boolean = true".to_owned(),
+                "c" => "$c: ID".to_owned(),
                 _ => "$n: Int = 2".to_owned(),
             })
             .collect();
@@ -619,7 +699,7 @@ async fn random_selections_answer_as_the_resolvers_do() {
     let mut planned_count = 0;
     let mut refused = 0;
     for case in 0..cases {
-        let query = Document::query(seed ^ case);
+        let query = Document::query(seed.wrapping_mul(0x2545_F491_4F6C_DD1D).wrapping_add(case));
         let viewer = viewers[(case % 3) as usize];
         let mut variables = world.variables();
         if case % 2 == 0 {

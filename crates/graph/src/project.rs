@@ -154,6 +154,20 @@ pub struct ProjectFilterInput {
     pub deadline_before: Option<DateTime<Utc>>,
 }
 
+/// The filter a project list is asked for, checked: its resolver's reading of it, and the
+/// planned read path's ([`crate::plan`]).
+pub(crate) fn project_filter(filter: Option<ProjectFilterInput>) -> Result<ProjectFilter> {
+    let filter = filter.unwrap_or_default();
+    Ok(ProjectFilter {
+        client: filter
+            .client_id
+            .as_ref()
+            .map(|id| validate::id("filter.clientId", id))
+            .transpose()?,
+        deadline_before: filter.deadline_before,
+    })
+}
+
 /// A page of the projects under `parent` that the viewer may read, oldest first. The
 /// caller has checked that the viewer is a member of the parent's workspace; which of its
 /// projects they see is up to the policy, applied in the loader's statement.
@@ -165,15 +179,7 @@ pub(crate) async fn projects_of(
     filter: Option<ProjectFilterInput>,
 ) -> Result<ProjectConnection> {
     let viewer = ctx.require_viewer()?.user_id;
-    let filter = filter.unwrap_or_default();
-    let filter = ProjectFilter {
-        client: filter
-            .client_id
-            .as_ref()
-            .map(|id| validate::id("filter.clientId", id))
-            .transpose()?,
-        deadline_before: filter.deadline_before,
-    };
+    let filter = project_filter(filter)?;
     let (connection, parent_id) = match parent {
         ProjectParent::Workspace(id) => ("Workspace.projects", id),
         ProjectParent::Client(id) => ("Client.projects", id),

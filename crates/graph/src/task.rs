@@ -88,16 +88,12 @@ pub struct TaskOrderInput {
     pub direction: OrderDirection,
 }
 
-/// A page of `project`'s tasks. The caller has checked that the viewer may read the
-/// project.
-pub(crate) async fn tasks_of(
-    ctx: &Context<'_>,
-    project: Uuid,
-    first: Option<i32>,
-    after: Option<String>,
+/// The filter and order `Project.tasks` is asked for, checked: its resolver's reading of
+/// them, and the planned read path's ([`crate::plan`]).
+pub(crate) fn list_arguments(
     filter: Option<TaskFilterInput>,
     order_by: Option<TaskOrderInput>,
-) -> Result<TaskConnection> {
+) -> Result<(tasks::TaskFilter, tasks::TaskOrder)> {
     let filter = filter.unwrap_or_default();
     if let Some(needle) = &filter.name_contains {
         validate::max_chars("filter.nameContains", needle, 150)?;
@@ -114,11 +110,30 @@ pub(crate) async fn tasks_of(
         },
         descending: order.direction == OrderDirection::Desc,
     });
-    let order_name = format!(
+    Ok((filter, order))
+}
+
+/// How a task list's cursors name its order (`CreatedAt_ASC`).
+pub(crate) fn order_name(order: tasks::TaskOrder) -> String {
+    format!(
         "{:?}_{}",
         order.field,
         if order.descending { "DESC" } else { "ASC" }
-    );
+    )
+}
+
+/// A page of `project`'s tasks. The caller has checked that the viewer may read the
+/// project.
+pub(crate) async fn tasks_of(
+    ctx: &Context<'_>,
+    project: Uuid,
+    first: Option<i32>,
+    after: Option<String>,
+    filter: Option<TaskFilterInput>,
+    order_by: Option<TaskOrderInput>,
+) -> Result<TaskConnection> {
+    let (filter, order) = list_arguments(filter, order_by)?;
+    let order_name = order_name(order);
     let scope = Scope {
         connection: "Project.tasks",
         parent: project,

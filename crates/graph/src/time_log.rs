@@ -123,6 +123,12 @@ pub(crate) fn time_range(
     Ok(TimeRange { from, to })
 }
 
+/// Whether a time-log list runs newest first: its resolver's reading of `orderBy`, and the
+/// planned read path's ([`crate::plan`]).
+pub(crate) fn descending(order_by: Option<&TimeLogOrderInput>) -> bool {
+    order_by.is_some_and(|order| order.direction == OrderDirection::Desc)
+}
+
 /// A page of the time logs under `parent`, by `loggedAt` (descending when asked). For a
 /// task, the caller has checked that the viewer may read its project, and with it every log
 /// on it; a user's logs are narrowed to readable projects by the loader.
@@ -134,7 +140,7 @@ pub(crate) async fn time_logs_of(
     filter: TimeLogFilter,
     order_by: Option<TimeLogOrderInput>,
 ) -> Result<TimeLogConnection> {
-    let descending = order_by.is_some_and(|order| order.direction == OrderDirection::Desc);
+    let descending = descending(order_by.as_ref());
     let (connection, parent_id) = match parent {
         TimeLogParent::Task(id) => ("Task.timeLogs", id),
         TimeLogParent::User { user, .. } => ("User.timeLogs", user),

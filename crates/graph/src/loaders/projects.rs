@@ -51,13 +51,13 @@ fn layout(kind: ParentKind) -> Layout<project::Entity> {
     Layout::new(parent, project::Column::Id, None)
 }
 
-/// `Workspace.projects` without a filter, as `viewer` may read it: the layout and the
+/// `Workspace.projects` with `filter`, as `viewer` may read it: the layout and the
 /// condition the planned read path ([`crate::plan`]) pages with, the same as this loader's.
-pub(crate) fn of_workspaces(viewer: Uuid) -> (Layout<project::Entity>, Condition) {
-    (
-        layout(ParentKind::Workspace),
-        ProjectFilter::default().condition(viewer),
-    )
+pub(crate) fn of_workspaces(
+    viewer: Uuid,
+    filter: ProjectFilter,
+) -> (Layout<project::Entity>, Condition) {
+    (layout(ParentKind::Workspace), filter.condition(viewer))
 }
 
 /// Which projects a list shows; all conditions must hold.

@@ -101,13 +101,13 @@ fn layout(order: TaskOrder) -> Layout<task::Entity> {
     )
 }
 
-/// `Project.tasks` without a filter, in the default order: the layout and the condition
-/// the planned read path ([`crate::plan`]) pages with, the same as this loader's.
-pub(crate) fn of_projects() -> (Layout<task::Entity>, Condition) {
-    (
-        layout(TaskOrder::default()),
-        TaskFilter::default().condition(),
-    )
+/// `Project.tasks` with `filter`, in `order`: the layout and the condition the planned read
+/// path ([`crate::plan`]) pages with, the same as this loader's.
+pub(crate) fn of_projects(
+    filter: &TaskFilter,
+    order: TaskOrder,
+) -> (Layout<task::Entity>, Condition) {
+    (layout(order), filter.condition())
 }
 
 impl Loader<TasksOf> for Loaders {

@@ -127,12 +127,15 @@ impl ParentKind {
     }
 }
 
-/// `Task.timeLogs` without a filter, in the default order: the layout and the condition the
-/// planned read path ([`crate::plan`]) pages with, the same as this loader's.
-pub(crate) fn of_tasks() -> (Layout<time_log::Entity>, Condition) {
+/// `Task.timeLogs` with `filter`, newest first when `descending`: the layout and the
+/// condition the planned read path ([`crate::plan`]) pages with, the same as this loader's.
+pub(crate) fn of_tasks(
+    filter: TimeLogFilter,
+    descending: bool,
+) -> (Layout<time_log::Entity>, Condition) {
     (
-        ParentKind::Task.layout(false),
-        ParentKind::Task.condition(TimeLogFilter::default()),
+        ParentKind::Task.layout(descending),
+        ParentKind::Task.condition(filter),
     )
 }
 

@@ -6,6 +6,7 @@
 //! `first` or cursor) stops the plan ([`Stop::Fallback`]): the resolvers then run the
 //! operation and give the error its path.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -20,9 +21,11 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::shape::{
-    Connection, ConnectionOut, EdgeOut, Kind, List, Object, Out, PageInfoOut, Plan, Root, Scalar,
+    Connection, ConnectionOut, EdgeOut, Kind, List, ListArguments, Object, Out, PageInfoOut, Plan,
+    Root, Scalar,
 };
 use crate::connection::{self, Cursor, Page, Paged, Scope, SortValue};
+use crate::loaders::tasks::TaskOrderField;
 use crate::loaders::{pages, projects, tasks, time_logs};
 use crate::policy::{self, ProjectAction, WorkspaceAction};
 
@@ -210,6 +213,7 @@ struct LoadedReference {
 /// statement (and count) for all their parents, as the loaders batch them.
 struct Batch {
     list: List,
+    arguments: ListArguments,
     first: Option<i32>,
     after: Option<String>,
     rows: bool,
@@ -222,6 +226,7 @@ struct Batch {
 impl Batch {
     fn takes(&self, connection: &Connection) -> bool {
         self.list == connection.list
+            && self.arguments == connection.arguments
             && self.first == connection.first
             && self.after == connection.after
             && self.rows == connection.rows
@@ -267,6 +272,7 @@ fn load_level<'a>(
                     None => {
                         batches.push(Batch {
                             list: connection.list,
+                            arguments: connection.arguments.clone(),
                             first: connection.first,
                             after: connection.after.clone(),
                             rows: connection.rows,
@@ -465,18 +471,20 @@ async fn load_batch(db: &DatabaseConnection, viewer: Uuid, batch: &Batch) -> Res
     if batch.after.is_some() && batch.parents.len() > 1 {
         return Err(Stop::Fallback("a cursor under more than one parent"));
     }
-    let page = Page::forward(
-        batch.first,
-        batch.after.as_deref(),
-        scope(batch.list, *first_parent),
-    )
-    .map_err(|_| Stop::Fallback("a page argument the resolvers refuse"))?
-    .counting(batch.total);
+    let (connection, order) = scope_names(&batch.arguments);
+    let scope = Scope {
+        connection,
+        parent: *first_parent,
+        order: &order,
+    };
+    let page = Page::forward(batch.first, batch.after.as_deref(), scope)
+        .map_err(|_| Stop::Fallback("a page argument the resolvers refuse"))?
+        .counting(batch.total);
     let pages = if batch.rows {
         page_rows(
             db,
             viewer,
-            batch.list,
+            &batch.arguments,
             &batch.columns,
             &batch.parents,
             &page,
@@ -494,32 +502,40 @@ async fn load_batch(db: &DatabaseConnection, viewer: Uuid, batch: &Batch) -> Res
             .copied()
             .collect();
         if !uncounted.is_empty() {
-            counts = count(db, viewer, batch.list, &uncounted).await?;
+            counts = count(db, viewer, &batch.arguments, &uncounted).await?;
         }
     }
     Ok((Arc::new(pages), Arc::new(counts)))
 }
 
-/// The cursor scope of `list` under `parent`, as its resolver names it.
-fn scope(list: List, parent: Uuid) -> Scope<'static> {
-    let (connection, order) = match list {
-        List::WorkspaceProjects => ("Workspace.projects", "ID_ASC"),
-        List::ProjectTasks => ("Project.tasks", "CreatedAt_ASC"),
-        List::TaskTimeLogs => ("Task.timeLogs", "LOGGED_AT_ASC"),
-    };
-    Scope {
-        connection,
-        parent,
-        order,
+/// The connection and order names of a list's cursors, as its resolver names them.
+fn scope_names(arguments: &ListArguments) -> (&'static str, Cow<'static, str>) {
+    match arguments {
+        ListArguments::Projects(_) => ("Workspace.projects", Cow::Borrowed("ID_ASC")),
+        ListArguments::Tasks(_, order) => {
+            ("Project.tasks", Cow::Owned(crate::task::order_name(*order)))
+        }
+        ListArguments::TimeLogs(_, descending) => (
+            "Task.timeLogs",
+            Cow::Borrowed(if *descending {
+                "LOGGED_AT_DESC"
+            } else {
+                "LOGGED_AT_ASC"
+            }),
+        ),
     }
 }
 
-/// The position of `row` in `list`.
-fn cursor_of(list: List, row: &QueryResult) -> Result<Cursor> {
-    let value = match list {
-        List::WorkspaceProjects => SortValue::Id,
-        List::ProjectTasks => SortValue::Time(row.try_get("", "created_at")?),
-        List::TaskTimeLogs => SortValue::Time(row.try_get("", "logged_at")?),
+/// The position of `row` in a list read with `arguments`.
+fn cursor_of(arguments: &ListArguments, row: &QueryResult) -> Result<Cursor> {
+    let value = match arguments {
+        ListArguments::Projects(_) => SortValue::Id,
+        ListArguments::Tasks(_, order) => match order.field {
+            TaskOrderField::CreatedAt => SortValue::Time(row.try_get("", "created_at")?),
+            TaskOrderField::Name => SortValue::Text(row.try_get("", "name")?),
+            TaskOrderField::Status => SortValue::Text(row.try_get("", "status")?),
+        },
+        ListArguments::TimeLogs(..) => SortValue::Time(row.try_get("", "logged_at")?),
     };
     Ok(Cursor {
         value,
@@ -534,28 +550,28 @@ fn columns_of<E: EntityTrait>(names: &[&str]) -> Vec<E::Column> {
         .collect()
 }
 
-/// One page of `list` per parent: the statement its loader runs, of fewer columns.
+/// One page of a list per parent: the statement its loader runs, of fewer columns.
 async fn page_rows(
     db: &DatabaseConnection,
     viewer: Uuid,
-    list: List,
+    arguments: &ListArguments,
     columns: &[&str],
     parents: &[Uuid],
     page: &Page,
 ) -> Result<HashMap<Uuid, Paged<QueryResult>>> {
-    let pages = match list {
-        List::WorkspaceProjects => {
-            let (layout, condition) = projects::of_workspaces(viewer);
+    let pages = match arguments {
+        ListArguments::Projects(filter) => {
+            let (layout, condition) = projects::of_workspaces(viewer, *filter);
             let columns = columns_of::<project::Entity>(columns);
             pages::page_rows(db, &layout, &columns, parents, condition, page).await
         }
-        List::ProjectTasks => {
-            let (layout, condition) = tasks::of_projects();
+        ListArguments::Tasks(filter, order) => {
+            let (layout, condition) = tasks::of_projects(filter, *order);
             let columns = columns_of::<task::Entity>(columns);
             pages::page_rows(db, &layout, &columns, parents, condition, page).await
         }
-        List::TaskTimeLogs => {
-            let (layout, condition) = time_logs::of_tasks();
+        ListArguments::TimeLogs(filter, descending) => {
+            let (layout, condition) = time_logs::of_tasks(*filter, *descending);
             let columns = columns_of::<time_log::Entity>(columns);
             pages::page_rows(db, &layout, &columns, parents, condition, page).await
         }
@@ -563,24 +579,24 @@ async fn page_rows(
     Ok(pages?)
 }
 
-/// `totalCount` of `list` per parent: the statement its count loader runs.
+/// `totalCount` of a list per parent: the statement its count loader runs.
 async fn count(
     db: &DatabaseConnection,
     viewer: Uuid,
-    list: List,
+    arguments: &ListArguments,
     parents: &[Uuid],
 ) -> Result<HashMap<Uuid, u64>> {
-    let counts = match list {
-        List::WorkspaceProjects => {
-            let (layout, condition) = projects::of_workspaces(viewer);
+    let counts = match arguments {
+        ListArguments::Projects(filter) => {
+            let (layout, condition) = projects::of_workspaces(viewer, *filter);
             pages::count_per_parent(db, &layout, parents, condition).await
         }
-        List::ProjectTasks => {
-            let (layout, condition) = tasks::of_projects();
+        ListArguments::Tasks(filter, order) => {
+            let (layout, condition) = tasks::of_projects(filter, *order);
             pages::count_per_parent(db, &layout, parents, condition).await
         }
-        List::TaskTimeLogs => {
-            let (layout, condition) = time_logs::of_tasks();
+        ListArguments::TimeLogs(filter, descending) => {
+            let (layout, condition) = time_logs::of_tasks(*filter, *descending);
             pages::count_per_parent(db, &layout, parents, condition).await
         }
     };
@@ -760,11 +776,18 @@ fn write_connection(
 ) -> Result<()> {
     let empty = Paged::default();
     let paged = loaded.pages.get(&parent).unwrap_or(&empty);
-    let list = connection.list;
-    let child = list.child();
-    let scope = scope(list, parent);
+    let child = connection.list.child();
+    let (name, order) = scope_names(&connection.arguments);
+    let scope = Scope {
+        connection: name,
+        parent,
+        order: &order,
+    };
     let cursor = |row: &QueryResult| -> Result<String> {
-        Ok(connection::encode(&cursor_of(list, row)?, scope))
+        Ok(connection::encode(
+            &cursor_of(&connection.arguments, row)?,
+            scope,
+        ))
     };
     if connection.fields.is_empty() {
         out.extend_from_slice(EMPTY_OBJECT);

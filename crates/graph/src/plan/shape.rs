@@ -13,6 +13,10 @@ use async_graphql::parser::types::{
 use async_graphql::{ID, InputType, Name, Positioned, Value, Variables};
 use uuid::Uuid;
 
+use crate::loaders::projects::ProjectFilter;
+use crate::loaders::tasks::{TaskFilter, TaskOrder};
+use crate::loaders::time_logs::TimeLogFilter;
+
 /// The object types a plan reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum Kind {
@@ -154,12 +158,47 @@ impl List {
         }
     }
 
-    /// The arguments besides `first` and `after`: the plan runs them only absent or null.
+    /// The arguments besides `first` and `after`.
     fn other_arguments(self) -> &'static [&'static str] {
         match self {
             Self::WorkspaceProjects => &["filter"],
             Self::ProjectTasks | Self::TaskTimeLogs => &["filter", "orderBy"],
         }
+    }
+}
+
+/// What a list is filtered by and ordered by, read and checked as its resolver does (a
+/// value its resolver refuses leaves the operation to it).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum ListArguments {
+    Projects(ProjectFilter),
+    Tasks(TaskFilter, TaskOrder),
+    /// The filter, and whether newest first.
+    TimeLogs(TimeLogFilter, bool),
+}
+
+impl ListArguments {
+    fn read(list: List, filter: Option<Value>, order_by: Option<Value>) -> Option<Self> {
+        Some(match list {
+            List::WorkspaceProjects => {
+                let filter = InputType::parse(filter).ok()?;
+                Self::Projects(crate::project::project_filter(filter).ok()?)
+            }
+            List::ProjectTasks => {
+                let filter = InputType::parse(filter).ok()?;
+                let order_by = InputType::parse(order_by).ok()?;
+                let (filter, order) = crate::task::list_arguments(filter, order_by).ok()?;
+                Self::Tasks(filter, order)
+            }
+            List::TaskTimeLogs => {
+                let filter: Option<crate::time_log::TimeLogFilterInput> =
+                    InputType::parse(filter).ok()?;
+                let order_by: Option<crate::time_log::TimeLogOrderInput> =
+                    InputType::parse(order_by).ok()?;
+                let filter = filter.unwrap_or_default().into_filter().ok()?;
+                Self::TimeLogs(filter, crate::time_log::descending(order_by.as_ref()))
+            }
+        })
     }
 }
 
@@ -221,6 +260,7 @@ pub(super) struct Reference {
 #[derive(Debug)]
 pub(super) struct Connection {
     pub(super) list: List,
+    pub(super) arguments: ListArguments,
     pub(super) first: Option<i32>,
     pub(super) after: Option<String>,
     /// `edges`, `nodes` or `pageInfo` is selected: the page's rows are loaded.
@@ -516,11 +556,14 @@ impl<'a> Builder<'a> {
                 return None;
             }
         }
-        for name in list.other_arguments() {
-            if !matches!(self.same_argument(fields, name)?, None | Some(Value::Null)) {
-                return None;
-            }
-        }
+        let arguments = ListArguments::read(
+            list,
+            self.same_argument(fields, "filter")?,
+            match list {
+                List::WorkspaceProjects => None,
+                List::ProjectTasks | List::TaskTimeLogs => self.same_argument(fields, "orderBy")?,
+            },
+        )?;
         let first = <Option<i32>>::parse(self.same_argument(fields, "first")?).ok()?;
         let after = <Option<String>>::parse(self.same_argument(fields, "after")?).ok()?;
         let child = list.child();
@@ -531,6 +574,7 @@ impl<'a> Builder<'a> {
         let groups = self.collect(&sets, child.connection_name(), &[])?;
         let mut connection = Connection {
             list,
+            arguments,
             first,
             after,
             rows: false,
@@ -668,7 +712,8 @@ mod tests {
         for query in [
             format!(r#"{{ workspace(id: "{ID}") {{ members {{ totalCount }} }} }}"#),
             format!(
-                r#"{{ project(id: "{ID}") {{ tasks(filter: {{ status: PENDING }}) {{ totalCount }} }} }}"#
+                r#"{{ project(id: "{ID}") {{ tasks(filter: {{ nameContains: "{}" }}) {{ totalCount }} }} }}"#,
+                "x".repeat(151)
             ),
             format!(
                 r#"{{ a: task(id: "{ID}") {{ id }} a: task(id: "0190f0c2-0000-7000-8000-000000000002") {{ id }} }}"#
