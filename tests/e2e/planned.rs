@@ -35,6 +35,8 @@ impl World {
         let user = app.sign_up("cy@example.io").await;
         let outsider = app.sign_up("dee@example.io").await;
         let seed = Seed::new(&app.db);
+        // A second workspace and client, so lists of them have more than one item.
+        seed.workspace(&[(user_id(&owner), Role::User)]).await;
         let (ws, client) = seed
             .workspace(&[
                 (user_id(&owner), Role::Owner),
@@ -42,6 +44,7 @@ impl World {
                 (user_id(&user), Role::User),
             ])
             .await;
+        seed.client(ws.id, "Initech").await;
         let deadline = Some(seed.now + chrono::Duration::days(3));
         let projects = seed.projects(&ws, client.id, &[deadline, None, None]).await;
         for project in &projects {
@@ -161,6 +164,10 @@ async fn planned_reads_answer_as_the_resolvers_do() {
                 tasks(first: 1) { nodes { timeLogs(orderBy: { field: LOGGED_AT, direction: DESC },
                     filter: { from: \"2000-01-01T00:00:00Z\" }) { totalCount edges { cursor node { loggedAt } } } } } } }
             none: projects(filter: { deadlineBefore: \"2000-01-01T00:00:00Z\" }) { totalCount nodes { id } } } }",
+        // The viewer's workspaces, their clients and the clients' projects.
+        "{ workspaces(first: 5) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id name
+            clients(first: 5) { totalCount edges { cursor node { name contactEmail
+                projects(first: 5) { totalCount nodes { id client { name } } } } } pageInfo { startCursor } } } } } }",
         // What objects belong to, level by level.
         "query($t: ID!, $p: ID!) { task(id: $t) { project { name client { __typename id name contactEmail contactPhone
                 workspace { id name } createdAt updatedAt } workspace { id } }
@@ -449,12 +456,14 @@ impl Document {
         if self.rng.chance(15) {
             parts.push("__typename".to_owned());
         }
-        let list = match type_name {
-            "Workspace" => Some(("projects", "Project")),
-            "Project" => Some(("tasks", "Task")),
-            "Task" => Some(("timeLogs", "TimeLog")),
-            _ => None,
+        let lists: &[(&str, &'static str)] = match type_name {
+            "Workspace" => &[("projects", "Project"), ("clients", "Client")],
+            "Client" => &[("projects", "Project")],
+            "Project" => &[("tasks", "Task")],
+            "Task" => &[("timeLogs", "TimeLog")],
+            _ => &[],
         };
+        let list = (!lists.is_empty()).then(|| lists[self.rng.below(lists.len())]);
         if let Some((field, child)) = list
             && depth < 4
         {
@@ -571,6 +580,7 @@ impl Document {
     fn list_arguments(&mut self, field: &str) -> String {
         let mut arguments = Vec::new();
         match field {
+            "workspaces" | "clients" => {}
             "projects" => {
                 if self.rng.chance(20) {
                     arguments.push(
@@ -635,6 +645,14 @@ impl Document {
         };
         let mut roots = Vec::new();
         for _ in 0..1 + document.rng.below(2) {
+            if document.rng.chance(15) {
+                let alias = format!("r{}: ", roots.len());
+                roots.push(format!(
+                    "{alias}{}",
+                    document.connection("workspaces", "Workspace", 1)
+                ));
+                continue;
+            }
             let (field, variable, type_name) = match document.rng.below(4) {
                 0 => ("workspace", "w", "Workspace"),
                 1 => ("project", "p", "Project"),

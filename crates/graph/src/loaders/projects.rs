@@ -60,6 +60,14 @@ pub(crate) fn of_workspaces(
     (layout(ParentKind::Workspace), filter.condition(viewer))
 }
 
+/// `Client.projects` with `filter`, as `viewer` may read it, for the planned read path.
+pub(crate) fn of_clients(
+    viewer: Uuid,
+    filter: ProjectFilter,
+) -> (Layout<project::Entity>, Condition) {
+    (layout(ParentKind::Client), filter.condition(viewer))
+}
+
 /// Which projects a list shows; all conditions must hold.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct ProjectFilter {

@@ -31,6 +31,17 @@ fn workspaces_layout() -> Layout<workspace::Entity> {
 }
 
 /// One page of the workspaces `user` is a member of.
+/// `Query.workspaces`: the layout and condition the planned read path ([`crate::plan`])
+/// pages with, the same as this loader's.
+pub(crate) fn of_users() -> (Layout<workspace::Entity>, Condition) {
+    (workspaces_layout(), Condition::all())
+}
+
+/// `Workspace.clients`, as [`of_users`] for `Query.workspaces`.
+pub(crate) fn clients_of_workspaces() -> (Layout<client::Entity>, Condition) {
+    (clients_layout(), Condition::all())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct WorkspacesOf {
     pub user: Uuid,

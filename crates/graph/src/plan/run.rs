@@ -26,7 +26,7 @@ use super::shape::{
 };
 use crate::connection::{self, Cursor, Page, Paged, Scope, SortValue};
 use crate::loaders::tasks::TaskOrderField;
-use crate::loaders::{pages, projects, tasks, time_logs};
+use crate::loaders::{pages, projects, tasks, time_logs, workspaces};
 use crate::policy::{self, ProjectAction, WorkspaceAction};
 
 /// Why a plan did not answer.
@@ -59,6 +59,13 @@ pub(super) async fn run(plan: &Plan, db: &DatabaseConnection, viewer: Uuid) -> R
         }
     }
     let mut loaded = load_level(db, viewer, level).await?.into_iter().zip(rows);
+    let mut lists = Vec::new();
+    for (_, root) in &plan.roots {
+        if let Root::List(connection) = root {
+            lists.push(load_root_list(db, viewer, connection).await?);
+        }
+    }
+    let mut lists = lists.into_iter();
     let mut out = Vec::with_capacity(4096);
     out.extend_from_slice(BODY_START);
     if plan.roots.is_empty() {
@@ -78,6 +85,10 @@ pub(super) async fn run(plan: &Plan, db: &DatabaseConnection, viewer: Uuid) -> R
                     .next()
                     .ok_or(Stop::Fallback("a root lost its rows"))?;
                 write_object(&mut out, object, &loaded, row)?;
+            }
+            Root::List(connection) => {
+                let loaded = lists.next().ok_or(Stop::Fallback("a root lost its list"))?;
+                write_connection(&mut out, connection, &loaded, viewer)?;
             }
             Root::Typename => write_str(&mut out, "Query")?,
         }
@@ -224,6 +235,35 @@ struct Batch {
 }
 
 impl Batch {
+    /// A batch for fields asking what `connection` asks, without parents yet.
+    fn of(connection: &Connection) -> Self {
+        Self {
+            list: connection.list,
+            arguments: connection.arguments.clone(),
+            first: connection.first,
+            after: connection.after.clone(),
+            rows: connection.rows,
+            total: connection.total,
+            parents: Vec::new(),
+            seen: HashSet::new(),
+            columns: vec!["id"],
+        }
+    }
+
+    /// Adds `connection`'s parents and the columns its items read.
+    fn add(&mut self, connection: &Connection, parents: &[Uuid]) {
+        for parent in parents {
+            if self.seen.insert(*parent) {
+                self.parents.push(*parent);
+            }
+        }
+        for column in connection.nodes.iter().flat_map(Object::columns) {
+            if !self.columns.contains(&column) {
+                self.columns.push(column);
+            }
+        }
+    }
+
     fn takes(&self, connection: &Connection) -> bool {
         self.list == connection.list
             && self.arguments == connection.arguments
@@ -270,31 +310,11 @@ fn load_level<'a>(
                 let index = match batches.iter().position(|batch| batch.takes(connection)) {
                     Some(index) => index,
                     None => {
-                        batches.push(Batch {
-                            list: connection.list,
-                            arguments: connection.arguments.clone(),
-                            first: connection.first,
-                            after: connection.after.clone(),
-                            rows: connection.rows,
-                            total: connection.total,
-                            parents: Vec::new(),
-                            seen: HashSet::new(),
-                            columns: vec!["id"],
-                        });
+                        batches.push(Batch::of(connection));
                         batches.len() - 1
                     }
                 };
-                let batch = &mut batches[index];
-                for parent in &parents {
-                    if batch.seen.insert(*parent) {
-                        batch.parents.push(*parent);
-                    }
-                }
-                for column in connection.nodes.iter().flat_map(Object::columns) {
-                    if !batch.columns.contains(&column) {
-                        batch.columns.push(column);
-                    }
-                }
+                batches[index].add(connection, &parents);
                 indexes.push(index);
             }
             batch_of.push(indexes);
@@ -461,6 +481,33 @@ async fn objects_by_id(
     Ok(Arc::new(found))
 }
 
+/// A list at the root (the viewer's workspaces): its page under the viewer, then its
+/// items' lists and references level by level.
+async fn load_root_list(
+    db: &DatabaseConnection,
+    viewer: Uuid,
+    connection: &Connection,
+) -> Result<LoadedList> {
+    let mut batch = Batch::of(connection);
+    batch.add(connection, &[viewer]);
+    let (pages, counts) = load_batch(db, viewer, &batch).await?;
+    let rows: Vec<&QueryResult> = pages
+        .get(&viewer)
+        .map(|paged| paged.rows.iter().collect())
+        .unwrap_or_default();
+    let level = connection
+        .nodes
+        .iter()
+        .map(|node| (node, rows.clone()))
+        .collect();
+    let nodes = load_level(db, viewer, level).await?;
+    Ok(LoadedList {
+        pages,
+        counts,
+        nodes,
+    })
+}
+
 /// The statements of one batch: the page of each parent when rows are asked for, and the
 /// count of those whose page did not come with it when `totalCount` is.
 async fn load_batch(db: &DatabaseConnection, viewer: Uuid, batch: &Batch) -> Result<Pages> {
@@ -511,6 +558,9 @@ async fn load_batch(db: &DatabaseConnection, viewer: Uuid, batch: &Batch) -> Res
 /// The connection and order names of a list's cursors, as its resolver names them.
 fn scope_names(arguments: &ListArguments) -> (&'static str, Cow<'static, str>) {
     match arguments {
+        ListArguments::ViewerWorkspaces => ("Query.workspaces", Cow::Borrowed("ID_ASC")),
+        ListArguments::WorkspaceClients => ("Workspace.clients", Cow::Borrowed("NAME_ASC")),
+        ListArguments::ClientProjects(_) => ("Client.projects", Cow::Borrowed("ID_ASC")),
         ListArguments::Projects(_) => ("Workspace.projects", Cow::Borrowed("ID_ASC")),
         ListArguments::Tasks(_, order) => {
             ("Project.tasks", Cow::Owned(crate::task::order_name(*order)))
@@ -529,7 +579,10 @@ fn scope_names(arguments: &ListArguments) -> (&'static str, Cow<'static, str>) {
 /// The position of `row` in a list read with `arguments`.
 fn cursor_of(arguments: &ListArguments, row: &QueryResult) -> Result<Cursor> {
     let value = match arguments {
-        ListArguments::Projects(_) => SortValue::Id,
+        ListArguments::ViewerWorkspaces
+        | ListArguments::ClientProjects(_)
+        | ListArguments::Projects(_) => SortValue::Id,
+        ListArguments::WorkspaceClients => SortValue::Text(row.try_get("", "name")?),
         ListArguments::Tasks(_, order) => match order.field {
             TaskOrderField::CreatedAt => SortValue::Time(row.try_get("", "created_at")?),
             TaskOrderField::Name => SortValue::Text(row.try_get("", "name")?),
@@ -560,6 +613,21 @@ async fn page_rows(
     page: &Page,
 ) -> Result<HashMap<Uuid, Paged<QueryResult>>> {
     let pages = match arguments {
+        ListArguments::ViewerWorkspaces => {
+            let (layout, condition) = workspaces::of_users();
+            let columns = columns_of::<workspace::Entity>(columns);
+            pages::page_rows(db, &layout, &columns, parents, condition, page).await
+        }
+        ListArguments::WorkspaceClients => {
+            let (layout, condition) = workspaces::clients_of_workspaces();
+            let columns = columns_of::<client::Entity>(columns);
+            pages::page_rows(db, &layout, &columns, parents, condition, page).await
+        }
+        ListArguments::ClientProjects(filter) => {
+            let (layout, condition) = projects::of_clients(viewer, *filter);
+            let columns = columns_of::<project::Entity>(columns);
+            pages::page_rows(db, &layout, &columns, parents, condition, page).await
+        }
         ListArguments::Projects(filter) => {
             let (layout, condition) = projects::of_workspaces(viewer, *filter);
             let columns = columns_of::<project::Entity>(columns);
@@ -587,6 +655,18 @@ async fn count(
     parents: &[Uuid],
 ) -> Result<HashMap<Uuid, u64>> {
     let counts = match arguments {
+        ListArguments::ViewerWorkspaces => {
+            let (layout, condition) = workspaces::of_users();
+            pages::count_per_parent(db, &layout, parents, condition).await
+        }
+        ListArguments::WorkspaceClients => {
+            let (layout, condition) = workspaces::clients_of_workspaces();
+            pages::count_per_parent(db, &layout, parents, condition).await
+        }
+        ListArguments::ClientProjects(filter) => {
+            let (layout, condition) = projects::of_clients(viewer, *filter);
+            pages::count_per_parent(db, &layout, parents, condition).await
+        }
         ListArguments::Projects(filter) => {
             let (layout, condition) = projects::of_workspaces(viewer, *filter);
             pages::count_per_parent(db, &layout, parents, condition).await

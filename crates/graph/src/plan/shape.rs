@@ -95,6 +95,8 @@ impl Kind {
     fn list(self, name: &str) -> Option<List> {
         match (self, name) {
             (Self::Workspace, "projects") => Some(List::WorkspaceProjects),
+            (Self::Workspace, "clients") => Some(List::WorkspaceClients),
+            (Self::Client, "projects") => Some(List::ClientProjects),
             (Self::Project, "tasks") => Some(List::ProjectTasks),
             (Self::Task, "timeLogs") => Some(List::TaskTimeLogs),
             _ => None,
@@ -144,6 +146,10 @@ impl Scalar {
 /// A connection field of a planned type, read without a filter, in its default order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum List {
+    /// `Query.workspaces`: the viewer's.
+    ViewerWorkspaces,
+    WorkspaceClients,
+    ClientProjects,
     WorkspaceProjects,
     ProjectTasks,
     TaskTimeLogs,
@@ -152,7 +158,9 @@ pub(super) enum List {
 impl List {
     pub(super) fn child(self) -> Kind {
         match self {
-            Self::WorkspaceProjects => Kind::Project,
+            Self::ViewerWorkspaces => Kind::Workspace,
+            Self::WorkspaceClients => Kind::Client,
+            Self::ClientProjects | Self::WorkspaceProjects => Kind::Project,
             Self::ProjectTasks => Kind::Task,
             Self::TaskTimeLogs => Kind::TimeLog,
         }
@@ -161,7 +169,8 @@ impl List {
     /// The arguments besides `first` and `after`.
     fn other_arguments(self) -> &'static [&'static str] {
         match self {
-            Self::WorkspaceProjects => &["filter"],
+            Self::ViewerWorkspaces | Self::WorkspaceClients => &[],
+            Self::ClientProjects | Self::WorkspaceProjects => &["filter"],
             Self::ProjectTasks | Self::TaskTimeLogs => &["filter", "orderBy"],
         }
     }
@@ -171,6 +180,9 @@ impl List {
 /// value its resolver refuses leaves the operation to it).
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum ListArguments {
+    ViewerWorkspaces,
+    WorkspaceClients,
+    ClientProjects(ProjectFilter),
     Projects(ProjectFilter),
     Tasks(TaskFilter, TaskOrder),
     /// The filter, and whether newest first.
@@ -180,6 +192,12 @@ pub(super) enum ListArguments {
 impl ListArguments {
     fn read(list: List, filter: Option<Value>, order_by: Option<Value>) -> Option<Self> {
         Some(match list {
+            List::ViewerWorkspaces => Self::ViewerWorkspaces,
+            List::WorkspaceClients => Self::WorkspaceClients,
+            List::ClientProjects => {
+                let filter = InputType::parse(filter).ok()?;
+                Self::ClientProjects(crate::project::project_filter(filter).ok()?)
+            }
             List::WorkspaceProjects => {
                 let filter = InputType::parse(filter).ok()?;
                 Self::Projects(crate::project::project_filter(filter).ok()?)
@@ -216,6 +234,8 @@ pub(super) enum Root {
         id: Uuid,
         object: Object,
     },
+    /// `workspaces`: the viewer's.
+    List(Connection),
 }
 
 /// The selection on one planned object.
@@ -334,6 +354,7 @@ pub(super) fn plan(
     for (key, fields) in groups {
         let root = match same_name(&fields)? {
             "__typename" => Root::Typename,
+            "workspaces" => Root::List(builder.connection(List::ViewerWorkspaces, &fields)?),
             name => {
                 let kind = match name {
                     "workspace" => Kind::Workspace,
@@ -558,9 +579,15 @@ impl<'a> Builder<'a> {
         }
         let arguments = ListArguments::read(
             list,
-            self.same_argument(fields, "filter")?,
             match list {
-                List::WorkspaceProjects => None,
+                List::ViewerWorkspaces | List::WorkspaceClients => None,
+                _ => self.same_argument(fields, "filter")?,
+            },
+            match list {
+                List::ViewerWorkspaces
+                | List::WorkspaceClients
+                | List::ClientProjects
+                | List::WorkspaceProjects => None,
                 List::ProjectTasks | List::TaskTimeLogs => self.same_argument(fields, "orderBy")?,
             },
         )?;
