@@ -168,6 +168,10 @@ async fn planned_reads_answer_as_the_resolvers_do() {
         "{ workspaces(first: 5) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id name
             clients(first: 5) { totalCount edges { cursor node { name contactEmail
                 projects(first: 5) { totalCount nodes { id client { name } } } } } pageInfo { startCursor } } } } } }",
+        // Hours, over every range and scope.
+        "query($w: ID!) { workspace(id: $w) { totalHours all: totalHours(from: \"2000-01-01T00:00:00Z\", to: \"2100-01-01T00:00:00Z\")
+            none: totalHours(to: \"2000-01-01T00:00:00Z\") clients { nodes { totalHours } }
+            projects { nodes { totalHours tasks { nodes { totalHours project { totalHours } } } } } } }",
         // What objects belong to, level by level.
         "query($t: ID!, $p: ID!) { task(id: $t) { project { name client { __typename id name contactEmail contactPhone
                 workspace { id name } createdAt updatedAt } workspace { id } }
@@ -377,11 +381,19 @@ const SCALARS: [(&str, &[&str]); 5] = [
             "contactPhone",
             "createdAt",
             "updatedAt",
+            "totalHours",
         ],
     ),
     (
         "Workspace",
-        &["id", "name", "description", "createdAt", "updatedAt"],
+        &[
+            "id",
+            "name",
+            "description",
+            "createdAt",
+            "updatedAt",
+            "totalHours",
+        ],
     ),
     (
         "Project",
@@ -392,6 +404,7 @@ const SCALARS: [(&str, &[&str]); 5] = [
             "deadline",
             "createdAt",
             "updatedAt",
+            "totalHours",
         ],
     ),
     (
@@ -403,6 +416,7 @@ const SCALARS: [(&str, &[&str]); 5] = [
             "status",
             "createdAt",
             "updatedAt",
+            "totalHours(from: \"2000-01-01T00:00:00Z\")",
         ],
     ),
     (

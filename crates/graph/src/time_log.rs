@@ -204,8 +204,13 @@ pub(crate) async fn total_hours(
         .load_one(HoursOf { scope, range })
         .await?
         .unwrap_or(0);
-    // At most 24 hours a log: an i32 overflows after 89 million logs in one scope.
-    Ok(i32::try_from(hours).unwrap_or(i32::MAX))
+    Ok(hours_value(hours))
+}
+
+/// A sum of hours as `totalHours` answers it. At most 24 hours a log: an i32 overflows
+/// after 89 million logs in one scope, and is then held at its maximum.
+pub(crate) fn hours_value(hours: i64) -> i32 {
+    i32::try_from(hours).unwrap_or(i32::MAX)
 }
 
 /// What `logTime` asks for.

@@ -94,15 +94,24 @@ impl Loader<HoursOf> for Loaders {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[HoursOf]) -> Result<HashMap<HoursOf, i64>, Self::Error> {
-        let split = |key: &HoursOf| {
-            let (kind, target) = key.scope.split();
-            ((kind, key.range), target)
-        };
-        per_group(keys, split, |(kind, range), targets| async move {
-            sum_hours(&self.db, kind, range, &targets).await
-        })
-        .await
+        sum(&self.db, keys).await
     }
+}
+
+/// The hours of each of `keys`, one statement per kind of scope (and viewer and range):
+/// this loader's batch, and the planned read path's ([`crate::plan`]).
+pub(crate) async fn sum(
+    db: &DatabaseConnection,
+    keys: &[HoursOf],
+) -> Result<HashMap<HoursOf, i64>, Arc<DbErr>> {
+    let split = |key: &HoursOf| {
+        let (kind, target) = key.scope.split();
+        ((kind, key.range), target)
+    };
+    per_group(keys, split, |(kind, range), targets| async move {
+        sum_hours(db, kind, range, &targets).await
+    })
+    .await
 }
 
 /// Sums the hours of each target of one kind.

@@ -25,7 +25,9 @@ use super::shape::{
     Root, Scalar,
 };
 use crate::connection::{self, Cursor, Page, Paged, Scope, SortValue};
+use crate::loaders::hours::{self, HoursOf, HoursScope};
 use crate::loaders::tasks::TaskOrderField;
+use crate::loaders::time_logs::TimeRange;
 use crate::loaders::{pages, projects, tasks, time_logs, workspaces};
 use crate::policy::{self, ProjectAction, WorkspaceAction};
 
@@ -201,6 +203,9 @@ fn readable(rows: Vec<(QueryResult, policy::ProjectAccess)>) -> Vec<QueryResult>
 struct LoadedObject {
     lists: Vec<LoadedList>,
     references: Vec<LoadedReference>,
+    /// The level's sums of hours, by object id and range (for every object of the level
+    /// that asked; ids are unique across types).
+    hours: Arc<HashMap<(Uuid, TimeRange), i64>>,
 }
 
 /// One connection field's pages, for every parent row (shared with the other fields of
@@ -299,12 +304,24 @@ fn load_level<'a>(
         let mut batch_of: Vec<Vec<usize>> = Vec::with_capacity(level.len());
         let mut references: Vec<ReferenceBatch> = Vec::new();
         let mut reference_of: Vec<Vec<usize>> = Vec::with_capacity(level.len());
+        let mut sums: Vec<(Uuid, HoursOf)> = Vec::new();
+        let mut summed: HashSet<HoursOf> = HashSet::new();
         for (object, rows) in &level {
-            let parents = if object.lists.is_empty() {
+            let parents = if object.lists.is_empty() && !object.has_hours() {
                 Vec::new()
             } else {
                 ids(rows, "id")?
             };
+            for (_, out) in &object.fields {
+                if let Out::Hours(range) = out {
+                    for id in &parents {
+                        let key = hours_key(object.kind, *id, viewer, *range)?;
+                        if summed.insert(key) {
+                            sums.push((*id, key));
+                        }
+                    }
+                }
+            }
             let mut indexes = Vec::with_capacity(object.lists.len());
             for connection in &object.lists {
                 let index = match batches.iter().position(|batch| batch.takes(connection)) {
@@ -342,13 +359,14 @@ fn load_level<'a>(
             }
             reference_of.push(indexes);
         }
-        let (pages, objects): (Vec<Pages>, Vec<Arc<HashMap<Uuid, QueryResult>>>) = async_graphql::futures_util::try_join!(
+        let (pages, objects, hours): (Vec<Pages>, Vec<Arc<HashMap<Uuid, QueryResult>>>, _) = async_graphql::futures_util::try_join!(
             try_join_all(batches.iter().map(|batch| load_batch(db, viewer, batch))),
             try_join_all(
                 references
                     .iter()
                     .map(|batch| objects_by_id(db, batch.kind, &batch.ids))
             ),
+            sum_hours(db, &sums),
         )?;
 
         // The next level: each connection's items and each reference's objects, with
@@ -363,7 +381,7 @@ fn load_level<'a>(
             for (connection, index) in object.lists.iter().zip(lists) {
                 let (pages, _) = &pages[*index];
                 for node in &connection.nodes {
-                    let rows = if node.lists.is_empty() && node.references.is_empty() {
+                    let rows = if !node.needs_rows() {
                         Vec::new()
                     } else {
                         parents
@@ -378,7 +396,7 @@ fn load_level<'a>(
             for (reference, index) in object.references.iter().zip(refs) {
                 let found = &objects[*index];
                 let node = &reference.object;
-                let rows = if node.lists.is_empty() && node.references.is_empty() {
+                let rows = if !node.needs_rows() {
                     Vec::new()
                 } else {
                     let mut seen = HashSet::new();
@@ -425,10 +443,46 @@ fn load_level<'a>(
             loaded.push(LoadedObject {
                 lists: loaded_lists,
                 references: loaded_references,
+                hours: Arc::clone(&hours),
             });
         }
         Ok(loaded)
     })
+}
+
+/// The `totalHours` scope of the object of `kind` with `id`, as its resolver names it.
+fn hours_key(kind: Kind, id: Uuid, viewer: Uuid, range: TimeRange) -> Result<HoursOf> {
+    let scope = match kind {
+        Kind::Workspace => HoursScope::Workspace {
+            workspace: id,
+            viewer,
+        },
+        Kind::Client => HoursScope::Client { client: id, viewer },
+        Kind::Project => HoursScope::Project(id),
+        Kind::Task => HoursScope::Task(id),
+        Kind::TimeLog => return Err(Stop::Fallback("hours of a time log")),
+    };
+    Ok(HoursOf { scope, range })
+}
+
+/// The sums of hours of one level, as the hours loader batches them, by object id and
+/// range.
+async fn sum_hours(
+    db: &DatabaseConnection,
+    keys: &[(Uuid, HoursOf)],
+) -> Result<Arc<HashMap<(Uuid, TimeRange), i64>>> {
+    if keys.is_empty() {
+        return Ok(Arc::default());
+    }
+    let scopes: Vec<HoursOf> = keys.iter().map(|(_, key)| *key).collect();
+    let sums = hours::sum(db, &scopes)
+        .await
+        .map_err(|err| Stop::Database(DbErr::Custom(err.to_string())))?;
+    Ok(Arc::new(
+        keys.iter()
+            .map(|(id, key)| ((*id, key.range), sums.get(key).copied().unwrap_or(0)))
+            .collect(),
+    ))
 }
 
 /// The uuids in column `column` of `rows`.
@@ -792,6 +846,11 @@ fn write_object(
                     return Err(Stop::Fallback("a plan without its connection"));
                 };
                 write_connection(out, connection, loaded, parent)?;
+            }
+            Out::Hours(range) => {
+                let id: Uuid = row.try_get("", "id")?;
+                let hours = loaded.hours.get(&(id, *range)).copied().unwrap_or(0);
+                out.extend_from_slice(crate::time_log::hours_value(hours).to_string().as_bytes());
             }
             Out::Reference(index) => {
                 let (Some(reference), Some(loaded)) =

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::loaders::projects::ProjectFilter;
 use crate::loaders::tasks::{TaskFilter, TaskOrder};
-use crate::loaders::time_logs::TimeLogFilter;
+use crate::loaders::time_logs::{TimeLogFilter, TimeRange};
 
 /// The object types a plan reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -250,6 +250,18 @@ pub(super) struct Object {
 }
 
 impl Object {
+    /// Whether what it selects needs its rows at the next level (their ids or keys).
+    pub(super) fn needs_rows(&self) -> bool {
+        !self.lists.is_empty() || !self.references.is_empty() || self.has_hours()
+    }
+
+    /// Whether it selects `totalHours`.
+    pub(super) fn has_hours(&self) -> bool {
+        self.fields
+            .iter()
+            .any(|(_, out)| matches!(out, Out::Hours(_)))
+    }
+
     /// The columns its rows must have besides `id`: its scalars' and its references' keys.
     pub(super) fn columns(&self) -> impl Iterator<Item = &'static str> + '_ {
         let scalars = self.fields.iter().filter_map(|(_, out)| match out {
@@ -266,6 +278,8 @@ pub(super) enum Out {
     Scalar(Scalar),
     List(usize),
     Reference(usize),
+    /// `totalHours` over a range.
+    Hours(TimeRange),
 }
 
 /// An object field that follows a key of the row (`Task.project`).
@@ -547,6 +561,10 @@ impl<'a> Builder<'a> {
             } else if let Some(list) = kind.list(name) {
                 object.lists.push(self.connection(list, &fields)?);
                 Out::List(object.lists.len() - 1)
+            } else if name == "totalHours" && kind != Kind::TimeLog {
+                let from = InputType::parse(self.same_argument(&fields, "from")?).ok()?;
+                let to = InputType::parse(self.same_argument(&fields, "to")?).ok()?;
+                Out::Hours(crate::time_log::time_range("to", from, to).ok()?)
             } else if let Some((target, key)) = kind.reference(name) {
                 let target = self.object(target, &fields)?;
                 object.references.push(Reference {
