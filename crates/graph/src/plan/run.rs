@@ -279,6 +279,9 @@ impl Batch {
     }
 }
 
+/// The rows of a reference batch, by id.
+type Objects = Arc<HashMap<Uuid, QueryResult>>;
+
 type Pages = (
     Arc<HashMap<Uuid, Paged<QueryResult>>>,
     Arc<HashMap<Uuid, u64>>,
@@ -359,7 +362,7 @@ fn load_level<'a>(
             }
             reference_of.push(indexes);
         }
-        let (pages, objects, hours): (Vec<Pages>, Vec<Arc<HashMap<Uuid, QueryResult>>>, _) = async_graphql::futures_util::try_join!(
+        let (pages, objects, hours): (Vec<Pages>, Vec<Objects>, _) = async_graphql::futures_util::try_join!(
             try_join_all(batches.iter().map(|batch| load_batch(db, viewer, batch))),
             try_join_all(
                 references
