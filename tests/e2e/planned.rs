@@ -168,6 +168,8 @@ async fn planned_reads_answer_as_the_resolvers_do() {
         "{ workspaces(first: 5) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id name
             clients(first: 5) { totalCount edges { cursor node { name contactEmail
                 projects(first: 5) { totalCount nodes { id client { name } } } } } pageInfo { startCursor } } } } } }",
+        // The viewer's roles.
+        "query($w: ID!) { workspace(id: $w) { viewerRole projects { nodes { viewerRole task: tasks(first: 1) { nodes { project { viewerRole workspace { viewerRole } } } } } } } }",
         // Hours, over every range and scope.
         "query($w: ID!) { workspace(id: $w) { totalHours all: totalHours(from: \"2000-01-01T00:00:00Z\", to: \"2100-01-01T00:00:00Z\")
             none: totalHours(to: \"2000-01-01T00:00:00Z\") clients { nodes { totalHours } }
@@ -393,6 +395,7 @@ const SCALARS: [(&str, &[&str]); 5] = [
             "createdAt",
             "updatedAt",
             "totalHours",
+            "viewerRole",
         ],
     ),
     (
@@ -405,6 +408,7 @@ const SCALARS: [(&str, &[&str]); 5] = [
             "createdAt",
             "updatedAt",
             "totalHours",
+            "viewerRole",
         ],
     ),
     (

@@ -144,6 +144,13 @@ impl Loaders {
     pub fn data_loader(db: DatabaseConnection) -> DataLoader<Self> {
         DataLoader::new(Self { db }, tokio::spawn).delay(BATCH_DELAY)
     }
+
+    /// The loaders over `db` without the DataLoader around them, for a caller that batches
+    /// its keys itself (the planned read path, [`crate::plan`]) and runs the same
+    /// statements.
+    pub(crate) fn direct(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
 }
 
 /// Loads the row `key` names along a foreign key (a back reference such as

@@ -25,9 +25,13 @@ use super::shape::{
     Root, Scalar,
 };
 use crate::connection::{self, Cursor, Page, Paged, Scope, SortValue};
+use async_graphql::dataloader::Loader;
+use entity::role::Role as StoredRole;
+
 use crate::loaders::hours::{self, HoursOf, HoursScope};
 use crate::loaders::tasks::TaskOrderField;
 use crate::loaders::time_logs::TimeRange;
+use crate::loaders::{Loaders, ProjectRoleOf, WorkspaceRoleOf};
 use crate::loaders::{pages, projects, tasks, time_logs, workspaces};
 use crate::policy::{self, ProjectAction, WorkspaceAction};
 
@@ -206,6 +210,8 @@ struct LoadedObject {
     /// The level's sums of hours, by object id and range (for every object of the level
     /// that asked; ids are unique across types).
     hours: Arc<HashMap<(Uuid, TimeRange), i64>>,
+    /// The viewer's roles in the level's workspaces and projects that asked, by id.
+    roles: Arc<HashMap<Uuid, StoredRole>>,
 }
 
 /// One connection field's pages, for every parent row (shared with the other fields of
@@ -307,9 +313,27 @@ fn load_level<'a>(
         let mut batch_of: Vec<Vec<usize>> = Vec::with_capacity(level.len());
         let mut references: Vec<ReferenceBatch> = Vec::new();
         let mut reference_of: Vec<Vec<usize>> = Vec::with_capacity(level.len());
+        let mut workspace_roles: Vec<WorkspaceRoleOf> = Vec::new();
+        let mut project_roles: Vec<ProjectRoleOf> = Vec::new();
         let mut sums: Vec<(Uuid, HoursOf)> = Vec::new();
         let mut summed: HashSet<HoursOf> = HashSet::new();
         for (object, rows) in &level {
+            if object.has_role() {
+                for row in rows {
+                    let id: Uuid = row.try_get("", "id")?;
+                    match object.kind {
+                        Kind::Workspace => workspace_roles.push(WorkspaceRoleOf {
+                            user: viewer,
+                            workspace: id,
+                        }),
+                        Kind::Project => project_roles.push(ProjectRoleOf {
+                            user: viewer,
+                            project: id,
+                        }),
+                        _ => return Err(Stop::Fallback("a role on another type")),
+                    }
+                }
+            }
             let parents = if object.lists.is_empty() && !object.has_hours() {
                 Vec::new()
             } else {
@@ -362,7 +386,7 @@ fn load_level<'a>(
             }
             reference_of.push(indexes);
         }
-        let (pages, objects, hours): (Vec<Pages>, Vec<Objects>, _) = async_graphql::futures_util::try_join!(
+        let (pages, objects, hours, roles): (Vec<Pages>, Vec<Objects>, _, _) = async_graphql::futures_util::try_join!(
             try_join_all(batches.iter().map(|batch| load_batch(db, viewer, batch))),
             try_join_all(
                 references
@@ -370,6 +394,7 @@ fn load_level<'a>(
                     .map(|batch| objects_by_id(db, batch.kind, &batch.ids))
             ),
             sum_hours(db, &sums),
+            roles(db, &workspace_roles, &project_roles),
         )?;
 
         // The next level: each connection's items and each reference's objects, with
@@ -447,6 +472,7 @@ fn load_level<'a>(
                 lists: loaded_lists,
                 references: loaded_references,
                 hours: Arc::clone(&hours),
+                roles: Arc::clone(&roles),
             });
         }
         Ok(loaded)
@@ -486,6 +512,30 @@ async fn sum_hours(
             .map(|(id, key)| ((*id, key.range), sums.get(key).copied().unwrap_or(0)))
             .collect(),
     ))
+}
+
+/// The viewer's roles in these workspaces and projects, by the role loaders' statements.
+async fn roles(
+    db: &DatabaseConnection,
+    workspaces: &[WorkspaceRoleOf],
+    projects: &[ProjectRoleOf],
+) -> Result<Arc<HashMap<Uuid, StoredRole>>> {
+    let loaders = Loaders::direct(db.clone());
+    let failed = |err: Arc<DbErr>| Stop::Database(DbErr::Custom(err.to_string()));
+    let mut found = HashMap::new();
+    if !workspaces.is_empty() {
+        let roles = Loader::<WorkspaceRoleOf>::load(&loaders, workspaces)
+            .await
+            .map_err(failed)?;
+        found.extend(roles.into_iter().map(|(key, role)| (key.workspace, role)));
+    }
+    if !projects.is_empty() {
+        let roles = Loader::<ProjectRoleOf>::load(&loaders, projects)
+            .await
+            .map_err(failed)?;
+        found.extend(roles.into_iter().map(|(key, role)| (key.project, role)));
+    }
+    Ok(Arc::new(found))
 }
 
 /// The uuids in column `column` of `rows`.
@@ -849,6 +899,19 @@ fn write_object(
                     return Err(Stop::Fallback("a plan without its connection"));
                 };
                 write_connection(out, connection, loaded, parent)?;
+            }
+            Out::ViewerRole => {
+                let id: Uuid = row.try_get("", "id")?;
+                match (loaded.roles.get(&id), object.kind) {
+                    (Some(role), _) => serde_json::to_writer(
+                        &mut *out,
+                        &async_graphql::resolver_utils::enum_value(crate::role::Role::from(*role)),
+                    )?,
+                    // Not a member of a project seen as a workspace manager.
+                    (None, Kind::Project) => out.extend_from_slice(b"null"),
+                    // Not a member of the workspace: the resolver's NOT_FOUND.
+                    (None, _) => return Err(Stop::Fallback("a workspace role the viewer lacks")),
+                }
             }
             Out::Hours(range) => {
                 let id: Uuid = row.try_get("", "id")?;

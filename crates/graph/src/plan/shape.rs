@@ -252,7 +252,14 @@ pub(super) struct Object {
 impl Object {
     /// Whether what it selects needs its rows at the next level (their ids or keys).
     pub(super) fn needs_rows(&self) -> bool {
-        !self.lists.is_empty() || !self.references.is_empty() || self.has_hours()
+        !self.lists.is_empty() || !self.references.is_empty() || self.has_hours() || self.has_role()
+    }
+
+    /// Whether it selects `viewerRole`.
+    pub(super) fn has_role(&self) -> bool {
+        self.fields
+            .iter()
+            .any(|(_, out)| matches!(out, Out::ViewerRole))
     }
 
     /// Whether it selects `totalHours`.
@@ -280,6 +287,8 @@ pub(super) enum Out {
     Reference(usize),
     /// `totalHours` over a range.
     Hours(TimeRange),
+    /// `viewerRole` (of workspaces and projects).
+    ViewerRole,
 }
 
 /// An object field that follows a key of the row (`Task.project`).
@@ -561,6 +570,8 @@ impl<'a> Builder<'a> {
             } else if let Some(list) = kind.list(name) {
                 object.lists.push(self.connection(list, &fields)?);
                 Out::List(object.lists.len() - 1)
+            } else if name == "viewerRole" && matches!(kind, Kind::Workspace | Kind::Project) {
+                Out::ViewerRole
             } else if name == "totalHours" && kind != Kind::TimeLog {
                 let from = InputType::parse(self.same_argument(&fields, "from")?).ok()?;
                 let to = InputType::parse(self.same_argument(&fields, "to")?).ok()?;
