@@ -74,6 +74,9 @@ impl World {
                 (0..2).map(move |l| (*task, owner, 1 + (t + l) % 8, i64::from(t * 2 + l)))
             })
             .collect();
+        let mut rows = rows;
+        // One log by someone who shares no workspace with anyone: their contact is hidden.
+        rows.push((tasks[0], user_id(&outsider), 1, 100));
         let logs = seed.logs(&rows).await;
         let log = time_log::Entity::find_by_id(logs[0])
             .one(&app.db)
@@ -168,6 +171,8 @@ async fn planned_reads_answer_as_the_resolvers_do() {
         "{ workspaces(first: 5) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id name
             clients(first: 5) { totalCount edges { cursor node { name contactEmail
                 projects(first: 5) { totalCount nodes { id client { name } } } } } pageInfo { startCursor } } } } } }",
+        // Who logged the time, their contact shown by the policy's rule.
+        "query($t: ID!) { task(id: $t) { timeLogs { nodes { user { __typename id name email phone createdAt updatedAt } } } } }",
         // The viewer's roles.
         "query($w: ID!) { workspace(id: $w) { viewerRole projects { nodes { viewerRole task: tasks(first: 1) { nodes { project { viewerRole workspace { viewerRole } } } } } } } }",
         // Hours, over every range and scope.
@@ -239,6 +244,33 @@ async fn hidden_projects_are_neither_listed_nor_counted_by_the_plan() {
     assert_eq!(user["nodes"], json!([{ "id": world.projects[0] }]));
     let admin = seen(&world.admin).await;
     assert_eq!(admin["totalCount"], 3);
+}
+
+/// A user's email through the plan: shown to themself and to who shares a workspace with
+/// them, `null` to anyone else.
+#[tokio::test]
+async fn who_logged_time_shows_their_contact_as_the_policy_says() {
+    let world = World::new().await;
+    let response = world
+        .ask(
+            &world.admin,
+            "query($t: ID!) { task(id: $t) { timeLogs { nodes { user { id email } } } } }",
+            world.variables(),
+        )
+        .await;
+    assert!(planned(&response), "{}", response.body);
+    let logs = response.data()["task"]["timeLogs"]["nodes"]
+        .as_array()
+        .expect("logs")
+        .clone();
+    let email_of = |account: &Account| {
+        logs.iter()
+            .find(|log| log["user"]["id"] == account.id.as_str())
+            .map(|log| log["user"]["email"].clone())
+            .expect("a log by them")
+    };
+    assert_eq!(email_of(&world.owner), json!(world.owner.email));
+    assert_eq!(email_of(&world.outsider), Value::Null);
 }
 
 /// Errors are the resolvers' to write, with their code and path: the plan steps aside.
@@ -373,7 +405,11 @@ struct Document {
     aliases: usize,
 }
 
-const SCALARS: [(&str, &[&str]); 5] = [
+const SCALARS: [(&str, &[&str]); 6] = [
+    (
+        "User",
+        &["id", "name", "email", "phone", "createdAt", "updatedAt"],
+    ),
     (
         "Client",
         &[
@@ -504,7 +540,7 @@ impl Document {
             "Client" => &[("workspace", "Workspace")],
             "Project" => &[("client", "Client"), ("workspace", "Workspace")],
             "Task" => &[("project", "Project")],
-            "TimeLog" => &[("task", "Task")],
+            "TimeLog" => &[("task", "Task"), ("user", "User")],
             _ => &[],
         };
         for (field, target) in references {

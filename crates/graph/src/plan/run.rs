@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use async_graphql::futures_util::future::{BoxFuture, try_join_all};
 use chrono::{DateTime, Utc};
-use entity::{client, project, task, time_log, workspace};
+use entity::{client, project, task, time_log, user, workspace};
 use sea_orm::sea_query::{Expr, ExprTrait, IntoColumnRef, Query};
 use sea_orm::{
     ActiveEnum, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IdenStatic, Iterable,
@@ -31,7 +31,7 @@ use entity::role::Role as StoredRole;
 use crate::loaders::hours::{self, HoursOf, HoursScope};
 use crate::loaders::tasks::TaskOrderField;
 use crate::loaders::time_logs::TimeRange;
-use crate::loaders::{Loaders, ProjectRoleOf, WorkspaceRoleOf};
+use crate::loaders::{Loaders, ProjectRoleOf, SharesWorkspace, WorkspaceRoleOf};
 use crate::loaders::{pages, projects, tasks, time_logs, workspaces};
 use crate::policy::{self, ProjectAction, WorkspaceAction};
 
@@ -184,7 +184,7 @@ async fn root_rows(
                     .await?,
                 )
             }
-            Kind::Client | Kind::TimeLog => Vec::new(),
+            Kind::Client | Kind::TimeLog | Kind::User => Vec::new(),
         };
         for row in rows {
             let id: Uuid = row.try_get("", "id")?;
@@ -212,6 +212,9 @@ struct LoadedObject {
     hours: Arc<HashMap<(Uuid, TimeRange), i64>>,
     /// The viewer's roles in the level's workspaces and projects that asked, by id.
     roles: Arc<HashMap<Uuid, StoredRole>>,
+    /// Whether the viewer may see the email and phone of the level's users that asked, by
+    /// id.
+    shares: Arc<HashMap<Uuid, bool>>,
 }
 
 /// One connection field's pages, for every parent row (shared with the other fields of
@@ -313,11 +316,18 @@ fn load_level<'a>(
         let mut batch_of: Vec<Vec<usize>> = Vec::with_capacity(level.len());
         let mut references: Vec<ReferenceBatch> = Vec::new();
         let mut reference_of: Vec<Vec<usize>> = Vec::with_capacity(level.len());
+        let mut contacts: Vec<SharesWorkspace> = Vec::new();
         let mut workspace_roles: Vec<WorkspaceRoleOf> = Vec::new();
         let mut project_roles: Vec<ProjectRoleOf> = Vec::new();
         let mut sums: Vec<(Uuid, HoursOf)> = Vec::new();
         let mut summed: HashSet<HoursOf> = HashSet::new();
         for (object, rows) in &level {
+            if object.has_contact() {
+                for row in rows {
+                    let other: Uuid = row.try_get("", "id")?;
+                    contacts.push(SharesWorkspace { viewer, other });
+                }
+            }
             if object.has_role() {
                 for row in rows {
                     let id: Uuid = row.try_get("", "id")?;
@@ -386,7 +396,7 @@ fn load_level<'a>(
             }
             reference_of.push(indexes);
         }
-        let (pages, objects, hours, roles): (Vec<Pages>, Vec<Objects>, _, _) = async_graphql::futures_util::try_join!(
+        let (pages, objects, hours, roles, shares): (Vec<Pages>, Vec<Objects>, _, _, _) = async_graphql::futures_util::try_join!(
             try_join_all(batches.iter().map(|batch| load_batch(db, viewer, batch))),
             try_join_all(
                 references
@@ -395,6 +405,7 @@ fn load_level<'a>(
             ),
             sum_hours(db, &sums),
             roles(db, &workspace_roles, &project_roles),
+            shared(db, &contacts),
         )?;
 
         // The next level: each connection's items and each reference's objects, with
@@ -473,6 +484,7 @@ fn load_level<'a>(
                 references: loaded_references,
                 hours: Arc::clone(&hours),
                 roles: Arc::clone(&roles),
+                shares: Arc::clone(&shares),
             });
         }
         Ok(loaded)
@@ -489,7 +501,7 @@ fn hours_key(kind: Kind, id: Uuid, viewer: Uuid, range: TimeRange) -> Result<Hou
         Kind::Client => HoursScope::Client { client: id, viewer },
         Kind::Project => HoursScope::Project(id),
         Kind::Task => HoursScope::Task(id),
-        Kind::TimeLog => return Err(Stop::Fallback("hours of a time log")),
+        Kind::TimeLog | Kind::User => return Err(Stop::Fallback("hours of a log or a user")),
     };
     Ok(HoursOf { scope, range })
 }
@@ -538,6 +550,30 @@ async fn roles(
     Ok(Arc::new(found))
 }
 
+/// Whether the viewer may see each of these users' email and phone: the policy's rule, on
+/// the answer of the loader behind `User.email`.
+async fn shared(
+    db: &DatabaseConnection,
+    keys: &[SharesWorkspace],
+) -> Result<Arc<HashMap<Uuid, bool>>> {
+    if keys.is_empty() {
+        return Ok(Arc::default());
+    }
+    let loaders = Loaders::direct(db.clone());
+    let shares = Loader::<SharesWorkspace>::load(&loaders, keys)
+        .await
+        .map_err(|err| Stop::Database(DbErr::Custom(err.to_string())))?;
+    Ok(Arc::new(
+        shares
+            .into_iter()
+            .map(|(key, shares)| {
+                let visible = policy::user(key.other == key.viewer, shares).is_allowed();
+                (key.other, visible)
+            })
+            .collect(),
+    ))
+}
+
 /// The uuids in column `column` of `rows`.
 fn ids(rows: &[&QueryResult], column: &str) -> Result<Vec<Uuid>> {
     Ok(rows
@@ -578,6 +614,7 @@ async fn objects_by_id(
         Kind::Project => select::<project::Entity>(ids),
         Kind::Task => select::<task::Entity>(ids),
         Kind::TimeLog => select::<time_log::Entity>(ids),
+        Kind::User => select::<user::Entity>(ids),
     };
     let statement = db.get_database_backend().build(&query);
     let mut found = HashMap::with_capacity(ids.len());
@@ -890,6 +927,14 @@ fn write_object(
         write_key(out, key);
         match field {
             Out::Typename => write_str(out, object.kind.type_name())?,
+            Out::Scalar(scalar @ (Scalar::Email | Scalar::Phone)) => {
+                let id: Uuid = row.try_get("", "id")?;
+                if loaded.shares.get(&id).copied().unwrap_or(false) {
+                    write_scalar(out, row, *scalar)?;
+                } else {
+                    out.extend_from_slice(b"null");
+                }
+            }
             Out::Scalar(scalar) => write_scalar(out, row, *scalar)?,
             Out::List(list) => {
                 let parent: Uuid = row.try_get("", "id")?;
@@ -947,8 +992,8 @@ fn write_scalar(out: &mut Vec<u8>, row: &QueryResult, scalar: Scalar) -> Result<
             out.extend_from_slice(id.hyphenated().encode_lower(&mut buffer).as_bytes());
             out.push(b'"');
         }
-        Scalar::Name => write_str(out, &row.try_get::<String>("", column)?)?,
-        Scalar::Description | Scalar::ContactEmail | Scalar::ContactPhone => {
+        Scalar::Name | Scalar::Email => write_str(out, &row.try_get::<String>("", column)?)?,
+        Scalar::Description | Scalar::ContactEmail | Scalar::ContactPhone | Scalar::Phone => {
             write_optional_str(out, row.try_get::<Option<String>>("", column)?.as_deref())?;
         }
         Scalar::CreatedAt | Scalar::UpdatedAt | Scalar::LoggedAt => {

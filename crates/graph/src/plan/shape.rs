@@ -25,6 +25,7 @@ pub(super) enum Kind {
     Project,
     Task,
     TimeLog,
+    User,
 }
 
 impl Kind {
@@ -35,6 +36,7 @@ impl Kind {
             Self::Project => "Project",
             Self::Task => "Task",
             Self::TimeLog => "TimeLog",
+            Self::User => "User",
         }
     }
 
@@ -45,6 +47,7 @@ impl Kind {
             Self::Project => "ProjectConnection",
             Self::Task => "TaskConnection",
             Self::TimeLog => "TimeLogConnection",
+            Self::User => "UserConnection",
         }
     }
 
@@ -55,6 +58,7 @@ impl Kind {
             Self::Project => "ProjectEdge",
             Self::Task => "TaskEdge",
             Self::TimeLog => "TimeLogEdge",
+            Self::User => "UserEdge",
         }
     }
 
@@ -62,7 +66,9 @@ impl Kind {
     fn scalar(self, name: &str) -> Option<Scalar> {
         let scalar = match name {
             "id" => Scalar::Id,
-            "description" => Scalar::Description,
+            "description" if self != Self::User => Scalar::Description,
+            "email" if self == Self::User => Scalar::Email,
+            "phone" if self == Self::User => Scalar::Phone,
             "createdAt" => Scalar::CreatedAt,
             "updatedAt" => Scalar::UpdatedAt,
             "name" if self != Self::TimeLog => Scalar::Name,
@@ -87,6 +93,7 @@ impl Kind {
             (Self::Project, "client") => Some((Self::Client, "client_id")),
             (Self::Task, "project") => Some((Self::Project, "project_id")),
             (Self::TimeLog, "task") => Some((Self::Task, "task_id")),
+            (Self::TimeLog, "user") => Some((Self::User, "user_id")),
             _ => None,
         }
     }
@@ -123,6 +130,9 @@ pub(super) enum Scalar {
     LoggedAt,
     ContactEmail,
     ContactPhone,
+    /// A user's email and phone: only for whom the policy shows them to.
+    Email,
+    Phone,
 }
 
 impl Scalar {
@@ -139,6 +149,8 @@ impl Scalar {
             Self::LoggedAt => "logged_at",
             Self::ContactEmail => "contact_email",
             Self::ContactPhone => "contact_phone",
+            Self::Email => "email",
+            Self::Phone => "phone",
         }
     }
 }
@@ -252,7 +264,18 @@ pub(super) struct Object {
 impl Object {
     /// Whether what it selects needs its rows at the next level (their ids or keys).
     pub(super) fn needs_rows(&self) -> bool {
-        !self.lists.is_empty() || !self.references.is_empty() || self.has_hours() || self.has_role()
+        !self.lists.is_empty()
+            || !self.references.is_empty()
+            || self.has_hours()
+            || self.has_role()
+            || self.has_contact()
+    }
+
+    /// Whether it selects a user's email or phone.
+    pub(super) fn has_contact(&self) -> bool {
+        self.fields
+            .iter()
+            .any(|(_, out)| matches!(out, Out::Scalar(Scalar::Email | Scalar::Phone)))
     }
 
     /// Whether it selects `viewerRole`.
