@@ -227,10 +227,10 @@ where
         })
         .collect();
     for row in rows {
-        let parent: Uuid = row.try_get("", PARENT)?;
+        let parent: Uuid = read(&row, PARENT)?;
         let paged = pages.entry(parent).or_default();
         if page.with_total {
-            let total: i64 = row.try_get("", TOTAL)?;
+            let total: i64 = read(&row, TOTAL)?;
             paged.total = Some(u64::try_from(total).unwrap_or(0));
         }
         paged.rows.push(row);
@@ -243,6 +243,45 @@ where
         }
     }
     Ok(pages)
+}
+
+/// Column `column` of a row of a statement built here (or by the planned read path), read
+/// straight from the driver's row: the statement fixes the column's type, so the driver's
+/// check of it against `T` is skipped (it is most of a narrow row's decoding), and text
+/// can be borrowed. Other rows (none in practice) go through sea-orm.
+pub(crate) fn read<'r, T>(row: &'r QueryResult, column: &str) -> Result<T, DbErr>
+where
+    T: sea_orm::TryGetable
+        + sea_orm::sqlx::Decode<'r, sea_orm::sqlx::Postgres>
+        + sea_orm::sqlx::Decode<'r, sea_orm::sqlx::Sqlite>,
+{
+    use sea_orm::sqlx::Row as _;
+    let failed = |err: sea_orm::sqlx::Error| DbErr::Type(format!("column {column}: {err}"));
+    if let Some(row) = row.try_as_pg_row() {
+        return row.try_get_unchecked(column).map_err(failed);
+    }
+    if let Some(row) = row.try_as_sqlite_row() {
+        return row.try_get_unchecked(column).map_err(failed);
+    }
+    row.try_get("", column)
+}
+
+/// [`read`] for text, borrowed from the driver's row and handed to `f`.
+pub(crate) fn with_text<R>(
+    row: &QueryResult,
+    column: &str,
+    f: impl FnOnce(Option<&str>) -> R,
+) -> Result<R, DbErr> {
+    use sea_orm::sqlx::Row as _;
+    let failed = |err: sea_orm::sqlx::Error| DbErr::Type(format!("column {column}: {err}"));
+    if let Some(row) = row.try_as_pg_row() {
+        return Ok(f(row.try_get_unchecked(column).map_err(failed)?));
+    }
+    if let Some(row) = row.try_as_sqlite_row() {
+        return Ok(f(row.try_get_unchecked(column).map_err(failed)?));
+    }
+    let text: Option<String> = row.try_get("", column)?;
+    Ok(f(text.as_deref()))
 }
 
 /// The statement behind [`page_rows`].

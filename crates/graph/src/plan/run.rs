@@ -29,6 +29,7 @@ use async_graphql::dataloader::Loader;
 use entity::role::Role as StoredRole;
 
 use crate::loaders::hours::{self, HoursOf, HoursScope};
+use crate::loaders::pages::{read, with_text};
 use crate::loaders::tasks::TaskOrderField;
 use crate::loaders::time_logs::TimeRange;
 use crate::loaders::{Loaders, ProjectRoleOf, SharesWorkspace, WorkspaceRoleOf};
@@ -187,7 +188,7 @@ async fn root_rows(
             Kind::Client | Kind::TimeLog | Kind::User => Vec::new(),
         };
         for row in rows {
-            let id: Uuid = row.try_get("", "id")?;
+            let id: Uuid = read(&row, "id")?;
             found.insert((kind, id), row);
         }
     }
@@ -324,13 +325,13 @@ fn load_level<'a>(
         for (object, rows) in &level {
             if object.has_contact() {
                 for row in rows {
-                    let other: Uuid = row.try_get("", "id")?;
+                    let other: Uuid = read(row, "id")?;
                     contacts.push(SharesWorkspace { viewer, other });
                 }
             }
             if object.has_role() {
                 for row in rows {
-                    let id: Uuid = row.try_get("", "id")?;
+                    let id: Uuid = read(row, "id")?;
                     match object.kind {
                         Kind::Workspace => workspace_roles.push(WorkspaceRoleOf {
                             user: viewer,
@@ -578,7 +579,7 @@ async fn shared(
 fn ids(rows: &[&QueryResult], column: &str) -> Result<Vec<Uuid>> {
     Ok(rows
         .iter()
-        .map(|row| row.try_get::<Uuid>("", column))
+        .map(|row| read::<Uuid>(row, column))
         .collect::<std::result::Result<Vec<_>, DbErr>>()?)
 }
 
@@ -619,7 +620,7 @@ async fn objects_by_id(
     let statement = db.get_database_backend().build(&query);
     let mut found = HashMap::with_capacity(ids.len());
     for row in db.query_all_raw(statement).await? {
-        let id: Uuid = row.try_get("", "id")?;
+        let id: Uuid = read(&row, "id")?;
         found.insert(id, row);
     }
     Ok(Arc::new(found))
@@ -726,17 +727,17 @@ fn cursor_of(arguments: &ListArguments, row: &QueryResult) -> Result<Cursor> {
         ListArguments::ViewerWorkspaces
         | ListArguments::ClientProjects(_)
         | ListArguments::Projects(_) => SortValue::Id,
-        ListArguments::WorkspaceClients => SortValue::Text(row.try_get("", "name")?),
+        ListArguments::WorkspaceClients => SortValue::Text(read(row, "name")?),
         ListArguments::Tasks(_, order) => match order.field {
-            TaskOrderField::CreatedAt => SortValue::Time(row.try_get("", "created_at")?),
-            TaskOrderField::Name => SortValue::Text(row.try_get("", "name")?),
-            TaskOrderField::Status => SortValue::Text(row.try_get("", "status")?),
+            TaskOrderField::CreatedAt => SortValue::Time(read(row, "created_at")?),
+            TaskOrderField::Name => SortValue::Text(read(row, "name")?),
+            TaskOrderField::Status => SortValue::Text(read(row, "status")?),
         },
-        ListArguments::TimeLogs(..) => SortValue::Time(row.try_get("", "logged_at")?),
+        ListArguments::TimeLogs(..) => SortValue::Time(read(row, "logged_at")?),
     };
     Ok(Cursor {
         value,
-        id: row.try_get("", "id")?,
+        id: read(row, "id")?,
     })
 }
 
@@ -928,7 +929,7 @@ fn write_object(
         match field {
             Out::Typename => write_str(out, object.kind.type_name())?,
             Out::Scalar(scalar @ (Scalar::Email | Scalar::Phone)) => {
-                let id: Uuid = row.try_get("", "id")?;
+                let id: Uuid = read(row, "id")?;
                 if loaded.shares.get(&id).copied().unwrap_or(false) {
                     write_scalar(out, row, *scalar)?;
                 } else {
@@ -937,7 +938,7 @@ fn write_object(
             }
             Out::Scalar(scalar) => write_scalar(out, row, *scalar)?,
             Out::List(list) => {
-                let parent: Uuid = row.try_get("", "id")?;
+                let parent: Uuid = read(row, "id")?;
                 let (Some(connection), Some(loaded)) =
                     (object.lists.get(*list), loaded.lists.get(*list))
                 else {
@@ -946,7 +947,7 @@ fn write_object(
                 write_connection(out, connection, loaded, parent)?;
             }
             Out::ViewerRole => {
-                let id: Uuid = row.try_get("", "id")?;
+                let id: Uuid = read(row, "id")?;
                 match (loaded.roles.get(&id), object.kind) {
                     (Some(role), _) => serde_json::to_writer(
                         &mut *out,
@@ -959,7 +960,7 @@ fn write_object(
                 }
             }
             Out::Hours(range) => {
-                let id: Uuid = row.try_get("", "id")?;
+                let id: Uuid = read(row, "id")?;
                 let hours = loaded.hours.get(&(id, *range)).copied().unwrap_or(0);
                 out.extend_from_slice(crate::time_log::hours_value(hours).to_string().as_bytes());
             }
@@ -969,7 +970,7 @@ fn write_object(
                 else {
                     return Err(Stop::Fallback("a plan without its reference"));
                 };
-                let key: Uuid = row.try_get("", reference.key)?;
+                let key: Uuid = read(row, reference.key)?;
                 let target = loaded
                     .rows
                     .get(&key)
@@ -986,32 +987,34 @@ fn write_scalar(out: &mut Vec<u8>, row: &QueryResult, scalar: Scalar) -> Result<
     let column = scalar.column();
     match scalar {
         Scalar::Id => {
-            let id: Uuid = row.try_get("", column)?;
+            let id: Uuid = read(row, column)?;
             out.push(b'"');
             let mut buffer = Uuid::encode_buffer();
             out.extend_from_slice(id.hyphenated().encode_lower(&mut buffer).as_bytes());
             out.push(b'"');
         }
-        Scalar::Name | Scalar::Email => write_str(out, &row.try_get::<String>("", column)?)?,
+        Scalar::Name | Scalar::Email => {
+            with_text(row, column, |text| write_optional_str(out, text))??;
+        }
         Scalar::Description | Scalar::ContactEmail | Scalar::ContactPhone | Scalar::Phone => {
-            write_optional_str(out, row.try_get::<Option<String>>("", column)?.as_deref())?;
+            with_text(row, column, |text| write_optional_str(out, text))??;
         }
         Scalar::CreatedAt | Scalar::UpdatedAt | Scalar::LoggedAt => {
-            write_time(out, row.try_get("", column)?)?;
+            write_time(out, read(row, column)?)?;
         }
-        Scalar::Deadline => match row.try_get::<Option<DateTime<Utc>>>("", column)? {
+        Scalar::Deadline => match read::<Option<DateTime<Utc>>>(row, column)? {
             Some(at) => write_time(out, at)?,
             None => out.extend_from_slice(b"null"),
         },
         Scalar::Status => {
-            let stored: String = row.try_get("", column)?;
+            let stored: String = read(row, column)?;
             let status = task::TaskStatus::try_from_value(&stored)?;
             let value =
                 async_graphql::resolver_utils::enum_value(crate::task::TaskStatus::from(status));
             serde_json::to_writer(&mut *out, &value)?;
         }
         Scalar::Hours => {
-            let hours: i32 = row.try_get("", column)?;
+            let hours: i32 = read(row, column)?;
             out.extend_from_slice(hours.to_string().as_bytes());
         }
     }
