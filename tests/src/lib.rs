@@ -209,22 +209,7 @@ impl Instance {
         query: &str,
         variables: Value,
     ) -> GqlResponse {
-        let mut request = self
-            .http
-            .post(self.url("/graphql"))
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|err| panic!("POST /graphql: {err}"));
-        let status = response.status().as_u16();
-        let text = response
-            .text()
-            .await
-            .unwrap_or_else(|err| panic!("POST /graphql body: {err}"));
+        let (status, text) = self.post(token, query, &variables, None).await;
         // Secrets never leave the server: checked on every response of every test.
         assert!(
             !text.contains(PASSWORD),
@@ -243,6 +228,37 @@ impl Instance {
         GqlResponse { status, body }
     }
 
+    /// `POST /graphql` of `query` and `variables`, with the bearer token and the
+    /// `x-workgraph-executor` header when given: the status and the body's text.
+    async fn post(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: &Value,
+        executor: Option<&str>,
+    ) -> (u16, String) {
+        let mut request = self
+            .http
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(executor) = executor {
+            request = request.header("x-workgraph-executor", executor);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("POST /graphql: {err}"));
+        let status = response.status().as_u16();
+        let text = response
+            .text()
+            .await
+            .unwrap_or_else(|err| panic!("POST /graphql body: {err}"));
+        (status, text)
+    }
+
     /// The differential test behind every planned answer: the same request run on the
     /// resolvers alone (`x-workgraph-executor: resolvers`) answers the same status and the
     /// same `data`, without errors.
@@ -254,23 +270,8 @@ impl Instance {
         status: u16,
         planned: &str,
     ) {
-        let mut request = self
-            .http
-            .post(self.url("/graphql"))
-            .header("x-workgraph-executor", "resolvers")
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|err| panic!("POST /graphql on the resolvers: {err}"));
-        let resolved_status = response.status().as_u16();
-        let resolved = response
-            .text()
-            .await
-            .unwrap_or_else(|err| panic!("POST /graphql body on the resolvers: {err}"));
+        let (resolved_status, resolved) =
+            self.post(token, query, variables, Some("resolvers")).await;
         assert_eq!(
             resolved_status, status,
             "the resolvers answer {query} with another status: {resolved}"

@@ -82,10 +82,7 @@ pub(super) async fn run(plan: &Plan, db: &DatabaseConnection, viewer: Uuid) -> R
     }
     out.push(b'{');
     for (index, (key, root)) in plan.roots.iter().enumerate() {
-        if index > 0 {
-            out.push(b',');
-        }
-        write_key(&mut out, key);
+        write_key(&mut out, index, key);
         match root {
             Root::Object { object, .. } => {
                 let (loaded, row) = loaded
@@ -834,7 +831,11 @@ const BODY_START: &[u8] = b"{\"data\":";
 /// An object whose fields were all skipped: async-graphql answers it as `null`.
 const EMPTY_OBJECT: &[u8] = b"null";
 
-fn write_key(out: &mut Vec<u8>, key: &str) {
+/// The `index`-th key of an object: a comma before all but the first.
+fn write_key(out: &mut Vec<u8>, index: usize, key: &str) {
+    if index > 0 {
+        out.push(b',');
+    }
     // A response key is a GraphQL name (`[_A-Za-z][_0-9A-Za-z]*`): nothing to escape.
     out.push(b'"');
     out.extend_from_slice(key.as_bytes());
@@ -922,10 +923,7 @@ fn write_object(
     }
     out.push(b'{');
     for (index, (key, field)) in object.fields.iter().enumerate() {
-        if index > 0 {
-            out.push(b',');
-        }
-        write_key(out, key);
+        write_key(out, index, key);
         match field {
             Out::Typename => write_str(out, object.kind.type_name())?,
             Out::Scalar(scalar @ (Scalar::Email | Scalar::Phone)) => {
@@ -1048,10 +1046,7 @@ fn write_connection(
     }
     out.push(b'{');
     for (index, (key, field)) in connection.fields.iter().enumerate() {
-        if index > 0 {
-            out.push(b',');
-        }
-        write_key(out, key);
+        write_key(out, index, key);
         match field {
             ConnectionOut::Typename => {
                 write_str(out, &format!("{}Connection", child.type_name()))?;
@@ -1090,10 +1085,7 @@ fn write_connection(
                     }
                     out.push(b'{');
                     for (index, (key, field)) in fields.iter().enumerate() {
-                        if index > 0 {
-                            out.push(b',');
-                        }
-                        write_key(out, key);
+                        write_key(out, index, key);
                         match field {
                             EdgeOut::Typename => {
                                 write_str(out, &format!("{}Edge", child.type_name()))?;
@@ -1119,10 +1111,7 @@ fn write_connection(
             ConnectionOut::PageInfo(fields) => {
                 out.push(b'{');
                 for (index, (key, field)) in fields.iter().enumerate() {
-                    if index > 0 {
-                        out.push(b',');
-                    }
-                    write_key(out, key);
+                    write_key(out, index, key);
                     match field {
                         PageInfoOut::Typename => write_str(out, "PageInfo")?,
                         PageInfoOut::HasNextPage => write_bool(out, paged.has_next),
