@@ -200,7 +200,8 @@ async fn logging_out_ends_that_session_s_subscriptions_only() {
     }
 }
 
-async fn log_in(app: &TestApp, account: &Account) -> String {
+/// A new session of `account`, made through `app`.
+pub(crate) async fn log_in(app: &TestApp, account: &Account) -> String {
     let response = app
         .graphql(
             "mutation LogIn($input: LogInInput!) { logIn(input: $input) { token } }",

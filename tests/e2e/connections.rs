@@ -325,16 +325,7 @@ async fn a_project_or_task_by_id_takes_one_statement_and_one_more_for_a_new_sess
     ] {
         // A session this instance has not seen yet: the session, then the object with
         // the viewer's roles beside it.
-        let fresh = app
-            .graphql(
-                "mutation LogIn($input: LogInInput!) { logIn(input: $input) { token } }",
-                json!({ "input": { "email": ann.email, "password": tests::PASSWORD } }),
-            )
-            .await;
-        let token = fresh.data()["logIn"]["token"]
-            .as_str()
-            .expect("a token")
-            .to_owned();
+        let token = crate::chat_live::log_in(&app, &ann).await;
         let first = app
             .graphql_as(Some(&token), query, json!({ "id": id }))
             .await;

@@ -246,7 +246,7 @@ async fn a_lost_database_fails_requests_fast_and_is_recovered_without_a_restart(
 
     // A session this instance has not seen (the one above it keeps in memory for a while,
     // and a request with it would get as far as GraphQL).
-    let fresh = fresh_session(&app, &ann.email).await;
+    let fresh = crate::chat_live::log_in(&app, ann).await;
     proxy.cut().await;
 
     // Signed in: the session lookup before GraphQL fails, so nothing ran: 503.
@@ -337,7 +337,7 @@ async fn an_unanswering_database_fails_requests_after_the_acquire_timeout() {
     assert_eq!(me.data()["me"]["id"], ann.id.as_str());
 
     // Connections are accepted and never answered: only the acquire timeout ends the wait.
-    let fresh = fresh_session(&app, &ann.email).await;
+    let fresh = crate::chat_live::log_in(&app, &ann).await;
     proxy.stall().await;
     let started = Instant::now();
     let response = server.graphql_as(Some(&fresh), ME, json!({})).await;
@@ -355,18 +355,4 @@ async fn an_unanswering_database_fails_requests_after_the_acquire_timeout() {
 
     proxy.restore();
     until_recovered(&server, &ann.token, &ann.id).await;
-}
-
-/// A new session of `email`'s account, made through `app` (not the instance under test).
-async fn fresh_session(app: &TestApp, email: &str) -> String {
-    let response = app
-        .graphql(
-            "mutation L($input: LogInInput!) { logIn(input: $input) { token } }",
-            json!({ "input": { "email": email, "password": tests::PASSWORD } }),
-        )
-        .await;
-    response.data()["logIn"]["token"]
-        .as_str()
-        .expect("a token")
-        .to_owned()
 }

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
 };
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Request, Response, ServerResult, Variables};
 use sea_orm::DatabaseConnection;
 
@@ -87,7 +87,12 @@ impl Extension for PlannerExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        if ctx.data_opt::<PlanSlot>().is_some() {
+        // Only a document with a query in it can be planned: mutations are not copied.
+        let has_query = document
+            .operations
+            .iter()
+            .any(|(_, operation)| operation.node.ty == OperationType::Query);
+        if has_query && ctx.data_opt::<PlanSlot>().is_some() {
             *self.parsed.lock().unwrap_or_else(PoisonError::into_inner) =
                 Some((document.clone(), variables.clone()));
         }
