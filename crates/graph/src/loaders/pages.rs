@@ -17,7 +17,7 @@ use sea_orm::sea_query::{
     Query, SelectStatement, TableRef, WindowStatement,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
+    ColIdx, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
     IdenStatic, Iterable, QueryResult, Value,
 };
 use uuid::Uuid;
@@ -226,11 +226,15 @@ where
             (*parent, empty)
         })
         .collect();
+    let (parent_at, total_at) = match rows.first() {
+        Some(row) => (position(row, PARENT), position(row, TOTAL)),
+        None => (Position::Named(PARENT), Position::Named(TOTAL)),
+    };
     for row in rows {
-        let parent: Uuid = read(&row, PARENT)?;
+        let parent: Uuid = read_at(&row, parent_at)?;
         let paged = pages.entry(parent).or_default();
         if page.with_total {
-            let total: i64 = read(&row, TOTAL)?;
+            let total: i64 = read_at(&row, total_at)?;
             paged.total = Some(u64::try_from(total).unwrap_or(0));
         }
         paged.rows.push(row);
@@ -245,43 +249,107 @@ where
     Ok(pages)
 }
 
-/// Column `column` of a row of a statement built here (or by the planned read path), read
-/// straight from the driver's row: the statement fixes the column's type, so the driver's
-/// check of it against `T` is skipped (it is most of a narrow row's decoding), and text
-/// can be borrowed. Other rows (none in practice) go through sea-orm.
-pub(crate) fn read<'r, T>(row: &'r QueryResult, column: &str) -> Result<T, DbErr>
+/// Column `column` (a name, or a position from [`position`]) of a row of a statement built
+/// here (or by the planned read path), read straight from the driver's row: the statement
+/// fixes the column's type, so the driver's check of it against `T` is skipped (it is most
+/// of a narrow row's decoding), and text can be borrowed. Other rows (none in practice) go
+/// through sea-orm.
+pub(crate) fn read<'r, T, I>(row: &'r QueryResult, column: I) -> Result<T, DbErr>
+where
+    T: sea_orm::TryGetable
+        + sea_orm::sqlx::Decode<'r, sea_orm::sqlx::Postgres>
+        + sea_orm::sqlx::Decode<'r, sea_orm::sqlx::Sqlite>,
+    I: ColIdx,
+{
+    use sea_orm::sqlx::Row as _;
+    let failed = |err: sea_orm::sqlx::Error| DbErr::Type(format!("column {column:?}: {err}"));
+    if let Some(row) = row.try_as_pg_row() {
+        return row
+            .try_get_unchecked(column.as_sqlx_postgres_index())
+            .map_err(failed);
+    }
+    if let Some(row) = row.try_as_sqlite_row() {
+        return row
+            .try_get_unchecked(column.as_sqlx_sqlite_index())
+            .map_err(failed);
+    }
+    row.try_get_by(column)
+}
+
+/// [`read`] for text, borrowed from the driver's row and handed to `f`.
+pub(crate) fn with_text<R, I: ColIdx>(
+    row: &QueryResult,
+    column: I,
+    f: impl FnOnce(Option<&str>) -> R,
+) -> Result<R, DbErr> {
+    use sea_orm::sqlx::Row as _;
+    let failed = |err: sea_orm::sqlx::Error| DbErr::Type(format!("column {column:?}: {err}"));
+    if let Some(row) = row.try_as_pg_row() {
+        return Ok(f(row
+            .try_get_unchecked(column.as_sqlx_postgres_index())
+            .map_err(failed)?));
+    }
+    if let Some(row) = row.try_as_sqlite_row() {
+        return Ok(f(row
+            .try_get_unchecked(column.as_sqlx_sqlite_index())
+            .map_err(failed)?));
+    }
+    let text: Option<String> = row.try_get_by(column)?;
+    Ok(f(text.as_deref()))
+}
+
+/// The names of a row's columns, in their order (the same for every row of a statement).
+pub(crate) fn column_names(row: &QueryResult) -> Vec<&str> {
+    use sea_orm::sqlx::{Column as _, Row as _};
+    if let Some(row) = row.try_as_pg_row() {
+        return row.columns().iter().map(|column| column.name()).collect();
+    }
+    if let Some(row) = row.try_as_sqlite_row() {
+        return row.columns().iter().map(|column| column.name()).collect();
+    }
+    Vec::new()
+}
+
+/// The position of column `column` in `row` (and in every row of its statement), so that
+/// the rows are read without a look-up by name each; the name where it is not found (a row
+/// of another driver), for [`read`] to report or resolve.
+pub(crate) fn position<'a>(row: &QueryResult, column: &'a str) -> Position<'a> {
+    match column_names(row).iter().position(|name| *name == column) {
+        Some(index) => Position::At(index),
+        None => Position::Named(column),
+    }
+}
+
+/// Where [`read`] finds a column: see [`position`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Position<'a> {
+    At(usize),
+    Named(&'a str),
+}
+
+/// [`read`] at a [`Position`].
+pub(crate) fn read_at<'r, T>(row: &'r QueryResult, column: Position<'_>) -> Result<T, DbErr>
 where
     T: sea_orm::TryGetable
         + sea_orm::sqlx::Decode<'r, sea_orm::sqlx::Postgres>
         + sea_orm::sqlx::Decode<'r, sea_orm::sqlx::Sqlite>,
 {
-    use sea_orm::sqlx::Row as _;
-    let failed = |err: sea_orm::sqlx::Error| DbErr::Type(format!("column {column}: {err}"));
-    if let Some(row) = row.try_as_pg_row() {
-        return row.try_get_unchecked(column).map_err(failed);
+    match column {
+        Position::At(index) => read(row, index),
+        Position::Named(name) => read(row, name),
     }
-    if let Some(row) = row.try_as_sqlite_row() {
-        return row.try_get_unchecked(column).map_err(failed);
-    }
-    row.try_get("", column)
 }
 
-/// [`read`] for text, borrowed from the driver's row and handed to `f`.
-pub(crate) fn with_text<R>(
+/// [`with_text`] at a [`Position`].
+pub(crate) fn with_text_at<R>(
     row: &QueryResult,
-    column: &str,
+    column: Position<'_>,
     f: impl FnOnce(Option<&str>) -> R,
 ) -> Result<R, DbErr> {
-    use sea_orm::sqlx::Row as _;
-    let failed = |err: sea_orm::sqlx::Error| DbErr::Type(format!("column {column}: {err}"));
-    if let Some(row) = row.try_as_pg_row() {
-        return Ok(f(row.try_get_unchecked(column).map_err(failed)?));
+    match column {
+        Position::At(index) => with_text(row, index, f),
+        Position::Named(name) => with_text(row, name, f),
     }
-    if let Some(row) = row.try_as_sqlite_row() {
-        return Ok(f(row.try_get_unchecked(column).map_err(failed)?));
-    }
-    let text: Option<String> = row.try_get("", column)?;
-    Ok(f(text.as_deref()))
 }
 
 /// The statement behind [`page_rows`].

@@ -28,8 +28,9 @@ use crate::connection::{self, Cursor, Page, Paged, Scope, SortValue};
 use async_graphql::dataloader::Loader;
 use entity::role::Role as StoredRole;
 
+use super::rows::Columns;
 use crate::loaders::hours::{self, HoursOf, HoursScope};
-use crate::loaders::pages::{read, with_text};
+use crate::loaders::pages::read;
 use crate::loaders::tasks::TaskOrderField;
 use crate::loaders::time_logs::TimeRange;
 use crate::loaders::{Loaders, ProjectRoleOf, SharesWorkspace, WorkspaceRoleOf};
@@ -88,7 +89,7 @@ pub(super) async fn run(plan: &Plan, db: &DatabaseConnection, viewer: Uuid) -> R
                 let (loaded, row) = loaded
                     .next()
                     .ok_or(Stop::Fallback("a root lost its rows"))?;
-                write_object(&mut out, object, &loaded, row)?;
+                write_object(&mut out, object, &loaded, row, &Columns::of(row))?;
             }
             Root::List(connection) => {
                 let loaded = lists.next().ok_or(Stop::Fallback("a root lost its list"))?;
@@ -229,6 +230,8 @@ struct LoadedList {
 /// same type).
 struct LoadedReference {
     rows: Arc<HashMap<Uuid, QueryResult>>,
+    /// Where the columns sit in `rows` (all of one statement).
+    columns: Columns,
     object: LoadedObject,
 }
 
@@ -320,15 +323,16 @@ fn load_level<'a>(
         let mut sums: Vec<(Uuid, HoursOf)> = Vec::new();
         let mut summed: HashSet<HoursOf> = HashSet::new();
         for (object, rows) in &level {
+            let columns = Columns::of_first(rows.iter().copied());
             if object.has_contact() {
                 for row in rows {
-                    let other: Uuid = read(row, "id")?;
+                    let other: Uuid = columns.read(row, "id")?;
                     contacts.push(SharesWorkspace { viewer, other });
                 }
             }
             if object.has_role() {
                 for row in rows {
-                    let id: Uuid = read(row, "id")?;
+                    let id: Uuid = columns.read(row, "id")?;
                     match object.kind {
                         Kind::Workspace => workspace_roles.push(WorkspaceRoleOf {
                             user: viewer,
@@ -345,7 +349,7 @@ fn load_level<'a>(
             let parents = if object.lists.is_empty() && !object.has_hours() {
                 Vec::new()
             } else {
-                ids(rows, "id")?
+                ids(rows, &columns, "id")?
             };
             for (_, out) in &object.fields {
                 if let Out::Hours(range) = out {
@@ -385,7 +389,7 @@ fn load_level<'a>(
                     }
                 };
                 let batch = &mut references[index];
-                for id in ids(rows, reference.key)? {
+                for id in ids(rows, &columns, reference.key)? {
                     if batch.seen.insert(id) {
                         batch.ids.push(id);
                     }
@@ -410,10 +414,11 @@ fn load_level<'a>(
         // their rows.
         let mut next: Vec<(&Object, Vec<&QueryResult>)> = Vec::new();
         for (((object, rows), lists), refs) in level.iter().zip(&batch_of).zip(&reference_of) {
+            let columns = Columns::of_first(rows.iter().copied());
             let parents = if object.lists.is_empty() {
                 Vec::new()
             } else {
-                ids(rows, "id")?
+                ids(rows, &columns, "id")?
             };
             for (connection, index) in object.lists.iter().zip(lists) {
                 let (pages, _) = &pages[*index];
@@ -437,7 +442,7 @@ fn load_level<'a>(
                     Vec::new()
                 } else {
                     let mut seen = HashSet::new();
-                    ids(rows, reference.key)?
+                    ids(rows, &columns, reference.key)?
                         .into_iter()
                         .filter(|id| seen.insert(*id))
                         .filter_map(|id| found.get(&id))
@@ -474,6 +479,7 @@ fn load_level<'a>(
             for index in refs {
                 loaded_references.push(LoadedReference {
                     rows: Arc::clone(&objects[*index]),
+                    columns: Columns::of_first(objects[*index].values()),
                     object: below.next().ok_or_else(&mut lost)?,
                 });
             }
@@ -572,11 +578,12 @@ async fn shared(
     ))
 }
 
-/// The uuids in column `column` of `rows`.
-fn ids(rows: &[&QueryResult], column: &str) -> Result<Vec<Uuid>> {
+/// The uuids in column `column` of `rows` (all of one statement, its columns where
+/// `columns` says).
+fn ids(rows: &[&QueryResult], columns: &Columns, column: &str) -> Result<Vec<Uuid>> {
     Ok(rows
         .iter()
-        .map(|row| read::<Uuid>(row, column))
+        .map(|row| columns.read::<Uuid>(row, column))
         .collect::<std::result::Result<Vec<_>, DbErr>>()?)
 }
 
@@ -615,9 +622,11 @@ async fn objects_by_id(
         Kind::User => select::<user::Entity>(ids),
     };
     let statement = db.get_database_backend().build(&query);
+    let rows = db.query_all_raw(statement).await?;
+    let columns = Columns::of_first(&rows);
     let mut found = HashMap::with_capacity(ids.len());
-    for row in db.query_all_raw(statement).await? {
-        let id: Uuid = read(&row, "id")?;
+    for row in rows {
+        let id: Uuid = columns.read(&row, "id")?;
         found.insert(id, row);
     }
     Ok(Arc::new(found))
@@ -719,22 +728,22 @@ fn scope_names(arguments: &ListArguments) -> (&'static str, Cow<'static, str>) {
 }
 
 /// The position of `row` in a list read with `arguments`.
-fn cursor_of(arguments: &ListArguments, row: &QueryResult) -> Result<Cursor> {
+fn cursor_of(arguments: &ListArguments, row: &QueryResult, columns: &Columns) -> Result<Cursor> {
     let value = match arguments {
         ListArguments::ViewerWorkspaces
         | ListArguments::ClientProjects(_)
         | ListArguments::Projects(_) => SortValue::Id,
-        ListArguments::WorkspaceClients => SortValue::Text(read(row, "name")?),
+        ListArguments::WorkspaceClients => SortValue::Text(columns.read(row, "name")?),
         ListArguments::Tasks(_, order) => match order.field {
-            TaskOrderField::CreatedAt => SortValue::Time(read(row, "created_at")?),
-            TaskOrderField::Name => SortValue::Text(read(row, "name")?),
-            TaskOrderField::Status => SortValue::Text(read(row, "status")?),
+            TaskOrderField::CreatedAt => SortValue::Time(columns.read(row, "created_at")?),
+            TaskOrderField::Name => SortValue::Text(columns.read(row, "name")?),
+            TaskOrderField::Status => SortValue::Text(columns.read(row, "status")?),
         },
-        ListArguments::TimeLogs(..) => SortValue::Time(read(row, "logged_at")?),
+        ListArguments::TimeLogs(..) => SortValue::Time(columns.read(row, "logged_at")?),
     };
     Ok(Cursor {
         value,
-        id: read(row, "id")?,
+        id: columns.read(row, "id")?,
     })
 }
 
@@ -861,12 +870,15 @@ fn write_optional_str(out: &mut Vec<u8>, text: Option<&str>) -> Result<()> {
 /// fractional seconds in 3, 6 or 9 digits and only when not whole), without the string.
 fn write_time(out: &mut Vec<u8>, at: DateTime<Utc>) -> Result<()> {
     use chrono::{Datelike as _, Timelike as _};
+    // The fields of the instant in UTC, computed once (each of `DateTime`'s own would
+    // convert it again).
+    let at = at.naive_utc();
     let year = at.year();
     let Ok(year) = u32::try_from(year) else {
-        return write_str(out, &at.to_rfc3339());
+        return write_str(out, &at.and_utc().to_rfc3339());
     };
     if year > 9999 {
-        return write_str(out, &at.to_rfc3339());
+        return write_str(out, &at.and_utc().to_rfc3339());
     }
     let digits = |out: &mut Vec<u8>, value: u32, width: u32| {
         for place in (0..width).rev() {
@@ -907,6 +919,12 @@ fn write_time(out: &mut Vec<u8>, at: DateTime<Utc>) -> Result<()> {
     Ok(())
 }
 
+/// A number as JSON writes it, without a string in between.
+fn write_number(out: &mut Vec<u8>, number: impl Into<serde_json::Number>) -> Result<()> {
+    serde_json::to_writer(&mut *out, &number.into())?;
+    Ok(())
+}
+
 fn write_bool(out: &mut Vec<u8>, value: bool) {
     out.extend_from_slice(if value { b"true" } else { b"false" });
 }
@@ -916,6 +934,7 @@ fn write_object(
     object: &Object,
     loaded: &LoadedObject,
     row: &QueryResult,
+    columns: &Columns,
 ) -> Result<()> {
     if object.fields.is_empty() {
         out.extend_from_slice(EMPTY_OBJECT);
@@ -927,16 +946,16 @@ fn write_object(
         match field {
             Out::Typename => write_str(out, object.kind.type_name())?,
             Out::Scalar(scalar @ (Scalar::Email | Scalar::Phone)) => {
-                let id: Uuid = read(row, "id")?;
+                let id: Uuid = columns.read(row, "id")?;
                 if loaded.shares.get(&id).copied().unwrap_or(false) {
-                    write_scalar(out, row, *scalar)?;
+                    write_scalar(out, row, columns, *scalar)?;
                 } else {
                     out.extend_from_slice(b"null");
                 }
             }
-            Out::Scalar(scalar) => write_scalar(out, row, *scalar)?,
+            Out::Scalar(scalar) => write_scalar(out, row, columns, *scalar)?,
             Out::List(list) => {
-                let parent: Uuid = read(row, "id")?;
+                let parent: Uuid = columns.read(row, "id")?;
                 let (Some(connection), Some(loaded)) =
                     (object.lists.get(*list), loaded.lists.get(*list))
                 else {
@@ -945,7 +964,7 @@ fn write_object(
                 write_connection(out, connection, loaded, parent)?;
             }
             Out::ViewerRole => {
-                let id: Uuid = read(row, "id")?;
+                let id: Uuid = columns.read(row, "id")?;
                 match (loaded.roles.get(&id), object.kind) {
                     (Some(role), _) => serde_json::to_writer(
                         &mut *out,
@@ -958,9 +977,9 @@ fn write_object(
                 }
             }
             Out::Hours(range) => {
-                let id: Uuid = read(row, "id")?;
+                let id: Uuid = columns.read(row, "id")?;
                 let hours = loaded.hours.get(&(id, *range)).copied().unwrap_or(0);
-                out.extend_from_slice(crate::time_log::hours_value(hours).to_string().as_bytes());
+                write_number(out, crate::time_log::hours_value(hours))?;
             }
             Out::Reference(index) => {
                 let (Some(reference), Some(loaded)) =
@@ -968,12 +987,18 @@ fn write_object(
                 else {
                     return Err(Stop::Fallback("a plan without its reference"));
                 };
-                let key: Uuid = read(row, reference.key)?;
+                let key: Uuid = columns.read(row, reference.key)?;
                 let target = loaded
                     .rows
                     .get(&key)
                     .ok_or(Stop::Fallback("a reference to a row that is gone"))?;
-                write_object(out, &reference.object, &loaded.object, target)?;
+                write_object(
+                    out,
+                    &reference.object,
+                    &loaded.object,
+                    target,
+                    &loaded.columns,
+                )?;
             }
         }
     }
@@ -981,39 +1006,44 @@ fn write_object(
     Ok(())
 }
 
-fn write_scalar(out: &mut Vec<u8>, row: &QueryResult, scalar: Scalar) -> Result<()> {
+fn write_scalar(
+    out: &mut Vec<u8>,
+    row: &QueryResult,
+    columns: &Columns,
+    scalar: Scalar,
+) -> Result<()> {
     let column = scalar.column();
     match scalar {
         Scalar::Id => {
-            let id: Uuid = read(row, column)?;
+            let id: Uuid = columns.read(row, column)?;
             out.push(b'"');
             let mut buffer = Uuid::encode_buffer();
             out.extend_from_slice(id.hyphenated().encode_lower(&mut buffer).as_bytes());
             out.push(b'"');
         }
         Scalar::Name | Scalar::Email => {
-            with_text(row, column, |text| write_optional_str(out, text))??;
+            columns.with_text(row, column, |text| write_optional_str(out, text))??;
         }
         Scalar::Description | Scalar::ContactEmail | Scalar::ContactPhone | Scalar::Phone => {
-            with_text(row, column, |text| write_optional_str(out, text))??;
+            columns.with_text(row, column, |text| write_optional_str(out, text))??;
         }
         Scalar::CreatedAt | Scalar::UpdatedAt | Scalar::LoggedAt => {
-            write_time(out, read(row, column)?)?;
+            write_time(out, columns.read(row, column)?)?;
         }
-        Scalar::Deadline => match read::<Option<DateTime<Utc>>>(row, column)? {
+        Scalar::Deadline => match columns.read::<Option<DateTime<Utc>>>(row, column)? {
             Some(at) => write_time(out, at)?,
             None => out.extend_from_slice(b"null"),
         },
         Scalar::Status => {
-            let stored: String = read(row, column)?;
+            let stored: String = columns.read(row, column)?;
             let status = task::TaskStatus::try_from_value(&stored)?;
             let value =
                 async_graphql::resolver_utils::enum_value(crate::task::TaskStatus::from(status));
             serde_json::to_writer(&mut *out, &value)?;
         }
         Scalar::Hours => {
-            let hours: i32 = read(row, column)?;
-            out.extend_from_slice(hours.to_string().as_bytes());
+            let hours: i32 = columns.read(row, column)?;
+            write_number(out, hours)?;
         }
     }
     Ok(())
@@ -1034,9 +1064,10 @@ fn write_connection(
         parent,
         order: &order,
     };
+    let columns = Columns::of_first(&paged.rows);
     let cursor = |row: &QueryResult| -> Result<String> {
         Ok(connection::encode(
-            &cursor_of(&connection.arguments, row)?,
+            &cursor_of(&connection.arguments, row, &columns)?,
             scope,
         ))
     };
@@ -1056,7 +1087,7 @@ fn write_connection(
                     .total
                     .or_else(|| loaded.counts.get(&parent).copied())
                     .unwrap_or(0);
-                out.extend_from_slice(total.to_string().as_bytes());
+                write_number(out, total)?;
             }
             ConnectionOut::Nodes(node) => {
                 let (Some(object), Some(loaded)) =
@@ -1069,7 +1100,7 @@ fn write_connection(
                     if index > 0 {
                         out.push(b',');
                     }
-                    write_object(out, object, loaded, row)?;
+                    write_object(out, object, loaded, row, &columns)?;
                 }
                 out.push(b']');
             }
@@ -1097,7 +1128,7 @@ fn write_connection(
                                 else {
                                     return Err(Stop::Fallback("a plan without its nodes"));
                                 };
-                                write_object(out, object, loaded, row)?;
+                                write_object(out, object, loaded, row, &columns)?;
                             }
                         }
                     }
