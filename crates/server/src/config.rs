@@ -41,9 +41,9 @@ pub struct Config {
     #[arg(long, env = "WORKGRAPH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
 
-    /// Most connections in the database pool.
-    #[arg(long, env = "WORKGRAPH_DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
-    pub db_max_connections: u32,
+    /// Most connections in the database pool [default: 10 on PostgreSQL, 4 on SQLite].
+    #[arg(long, env = "WORKGRAPH_DB_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub db_max_connections: Option<u32>,
 
     /// Seconds a statement waits for a database connection (opening one included) before
     /// the request fails with `DATABASE_UNAVAILABLE`: how fast requests fail while the
@@ -224,7 +224,7 @@ impl Config {
             addr,
             log_filter: "info,sqlx=warn".into(),
             log_format: LogFormat::Text,
-            db_max_connections: 10,
+            db_max_connections: None,
             db_acquire_timeout_secs: 3,
             session_ttl_days: 30,
             hash_concurrency: None,
