@@ -367,3 +367,49 @@ async fn workspaces_members_and_clients_are_connections() {
         "only Bob's own"
     );
 }
+
+#[tokio::test]
+async fn the_planned_tree_takes_the_same_statements_under_eight_concurrent_clients() {
+    let app = TestApp::spawn().await;
+    let mut viewers = Vec::new();
+    for i in 0..8 {
+        let owner = app.sign_up(&format!("owner{i}@example.io")).await;
+        // Eight trees of different sizes: the count must follow the query, not the rows.
+        let expected = seed_tree(
+            &app.db,
+            user_id(&owner),
+            [1 + i % 2, 2 + i, 1 + i, 1 + i % 3],
+        )
+        .await;
+        viewers.push((owner, expected));
+    }
+    // One at a time first (which also puts each session in the server's cache).
+    let mut alone = Vec::new();
+    for (owner, _) in &viewers {
+        alone.push(statements(&app, &owner.token, TREE).await.0);
+    }
+    assert!(
+        alone.iter().all(|count| *count == alone[0]),
+        "one statement count for every tree: {alone:?}"
+    );
+    let alone = alone[0];
+    let answers = futures_util::future::join_all(
+        viewers
+            .iter()
+            .map(|(owner, _)| app.graphql_as(Some(&owner.token), TREE, json!({}))),
+    )
+    .await;
+    for ((_, expected), response) in viewers.iter().zip(&answers) {
+        assert_eq!(
+            response.body["extensions"]["executor"], "plan",
+            "the tree is planned: {}",
+            response.body
+        );
+        check_tree(response.data(), expected);
+        assert_eq!(
+            response.sql_statements(),
+            alone,
+            "a planned request's statements do not depend on the requests beside it"
+        );
+    }
+}

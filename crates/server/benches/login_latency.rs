@@ -129,7 +129,7 @@ fn run_server(
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let db = server::db::connect(&config.database_url, config.db_max_connections).await?;
+        let db = server::db::open(&config).await?;
         server::db::migrate(&db).await?;
         let router = server::app(db, &config).await?;
         let listener = TcpListener::bind(config.addr).await?;

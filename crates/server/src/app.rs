@@ -121,6 +121,29 @@ pub struct StatementCounter(Arc<AtomicU64>);
 impl StatementCounter {
     pub fn increment(&self) {
         self.0.fetch_add(1, Ordering::Relaxed);
+        // Outside a request's counting scope there is nothing more to count.
+        let _ = OWN_STATEMENTS.try_with(|own| own.0.fetch_add(1, Ordering::Relaxed));
+    }
+
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+tokio::task_local! {
+    static OWN_STATEMENTS: OwnStatements;
+}
+
+/// The statements one request runs in its own task: exact whatever runs beside it. A plan
+/// runs all its statements there; the resolvers' DataLoader runs its batches in tasks of
+/// their own (shared by concurrent requests), which this does not see.
+#[derive(Clone, Default)]
+pub struct OwnStatements(Arc<AtomicU64>);
+
+impl OwnStatements {
+    /// Runs `work`, counting the statements it runs in this task.
+    pub async fn count<F: Future>(&self, work: F) -> F::Output {
+        OWN_STATEMENTS.scope(self.clone(), work).await
     }
 
     pub fn get(&self) -> u64 {

@@ -20,7 +20,7 @@ use graph::account::session;
 use graph::error::code;
 use tracing::Span;
 
-use crate::app::{AppState, HttpLimits, RequestId, refusal};
+use crate::app::{AppState, HttpLimits, OwnStatements, RequestId, refusal};
 use crate::media_type::MediaType;
 
 /// Reads and drops the body of a request refused for its headers, within the request
@@ -231,16 +231,18 @@ impl Call {
         }
         let state = &self.state;
         let before = state.statements.get();
-        let (mut response, planned) = match session::authenticate_cached(
-            &state.db,
-            Some(state.chat_bus.sessions()),
-            self.authorization.as_deref(),
-        )
-        .await
+        let own = OwnStatements::default();
+        let (mut response, planned) = match own
+            .count(session::authenticate_cached(
+                &state.db,
+                Some(state.chat_bus.sessions()),
+                self.authorization.as_deref(),
+            ))
+            .await
         {
             Ok(authentication) => {
                 let batch = batch.data(authentication).data(ClientAddr(self.peer.ip()));
-                state.schema.answer_batch(batch, self.plan).await
+                own.count(state.schema.answer_batch(batch, self.plan)).await
             }
             Err(err) if err.is_database_unavailable() => {
                 // Logs the cause, in this request's span.
@@ -259,7 +261,14 @@ impl Call {
                 }
             }
         };
-        let statements = state.statements.get().saturating_sub(before);
+        // A plan runs every statement in this task: its own count is exact under
+        // concurrency. The resolvers' loaders run elsewhere: their count is the window of
+        // the shared counter, exact when requests don't overlap.
+        let statements = if planned.iter().all(Option::is_some) {
+            own.get()
+        } else {
+            state.statements.get().saturating_sub(before)
+        };
         tracing::debug!(sql_statements = statements, "executed");
         let responses = match &mut response {
             BatchResponse::Single(response) => std::slice::from_mut(response),
