@@ -12,10 +12,7 @@ use sea_orm::DatabaseConnection;
 use sea_orm::sqlx::sqlite::SqliteConnectOptions;
 
 use crate::config::Config;
-
-fn is_postgres(url: &str) -> bool {
-    url.starts_with("postgres:") || url.starts_with("postgresql:")
-}
+use crate::db::is_postgres;
 
 /// The key file for a SQLite database at `url`: beside the database file, named after it.
 /// `None` for PostgreSQL and for in-memory databases.

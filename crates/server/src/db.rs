@@ -61,7 +61,12 @@ impl PoolSettings {
 /// one, CPU) and the reads run on the server's own cores anyway, while one writer at a time
 /// still leaves readers their connections.
 fn default_pool_size(url: &str) -> u32 {
-    if url.starts_with("sqlite:") { 4 } else { 10 }
+    if is_postgres(url) { 10 } else { 4 }
+}
+
+/// Whether `url` names a PostgreSQL database (SQLite's otherwise).
+pub(crate) fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres:") || url.starts_with("postgresql:")
 }
 
 /// Connects to the configured database with the configured [`PoolSettings`].
@@ -133,7 +138,7 @@ const SQLITE_ROW_BUFFER: usize = 1024;
 /// unwritable file) and does so at once.
 async fn probe(url: &str) -> Result<(), String> {
     let cause = |err: sea_orm::sqlx::Error| err.to_string();
-    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+    if is_postgres(url) {
         let options = PgConnectOptions::from_str(url).map_err(cause)?;
         options
             .connect()
@@ -161,4 +166,22 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbError> {
     Migrator::up(db, None)
         .await
         .map_err(|err: DbErr| DbError::Migrate(err.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_is_smaller_on_sqlite_unless_configured() {
+        let mut config = Config::new(
+            "sqlite://workgraph.db?mode=rwc",
+            "127.0.0.1:0".parse().expect("an address"),
+        );
+        assert_eq!(PoolSettings::from_config(&config).max_connections, 4);
+        config.database_url = "postgres://postgres@127.0.0.1/db".into();
+        assert_eq!(PoolSettings::from_config(&config).max_connections, 10);
+        config.db_max_connections = Some(7);
+        assert_eq!(PoolSettings::from_config(&config).max_connections, 7);
+    }
 }

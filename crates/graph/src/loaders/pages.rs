@@ -314,7 +314,8 @@ pub(crate) fn column_names(row: &QueryResult) -> Vec<&str> {
 /// the rows are read without a look-up by name each; the name where it is not found (a row
 /// of another driver), for [`read`] to report or resolve.
 pub(crate) fn position<'a>(row: &QueryResult, column: &'a str) -> Position<'a> {
-    match column_names(row).iter().position(|name| *name == column) {
+    // A name given twice: its last place, as a look-up by name finds it.
+    match column_names(row).iter().rposition(|name| *name == column) {
         Some(index) => Position::At(index),
         None => Position::Named(column),
     }

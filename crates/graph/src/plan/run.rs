@@ -322,6 +322,10 @@ fn load_level<'a>(
         let mut project_roles: Vec<ProjectRoleOf> = Vec::new();
         let mut sums: Vec<(Uuid, HoursOf)> = Vec::new();
         let mut summed: HashSet<HoursOf> = HashSet::new();
+        // Each entry's column positions and the ids of its rows (when its lists or hours
+        // need them), found once for both passes below.
+        let mut columns_of: Vec<Columns> = Vec::with_capacity(level.len());
+        let mut parents_of: Vec<Vec<Uuid>> = Vec::with_capacity(level.len());
         for (object, rows) in &level {
             let columns = Columns::of_first(rows.iter().copied());
             if object.has_contact() {
@@ -397,6 +401,8 @@ fn load_level<'a>(
                 indexes.push(index);
             }
             reference_of.push(indexes);
+            columns_of.push(columns);
+            parents_of.push(parents);
         }
         let (pages, objects, hours, roles, shares): (Vec<Pages>, Vec<Objects>, _, _, _) = async_graphql::futures_util::try_join!(
             try_join_all(batches.iter().map(|batch| load_batch(db, viewer, batch))),
@@ -413,13 +419,12 @@ fn load_level<'a>(
         // The next level: each connection's items and each reference's objects, with
         // their rows.
         let mut next: Vec<(&Object, Vec<&QueryResult>)> = Vec::new();
-        for (((object, rows), lists), refs) in level.iter().zip(&batch_of).zip(&reference_of) {
-            let columns = Columns::of_first(rows.iter().copied());
-            let parents = if object.lists.is_empty() {
-                Vec::new()
-            } else {
-                ids(rows, &columns, "id")?
-            };
+        let entries = level
+            .iter()
+            .zip(&batch_of)
+            .zip(&reference_of)
+            .zip(columns_of.iter().zip(&parents_of));
+        for ((((object, rows), lists), refs), (columns, parents)) in entries {
             for (connection, index) in object.lists.iter().zip(lists) {
                 let (pages, _) = &pages[*index];
                 for node in &connection.nodes {
@@ -442,7 +447,7 @@ fn load_level<'a>(
                     Vec::new()
                 } else {
                     let mut seen = HashSet::new();
-                    ids(rows, &columns, reference.key)?
+                    ids(rows, columns, reference.key)?
                         .into_iter()
                         .filter(|id| seen.insert(*id))
                         .filter_map(|id| found.get(&id))
@@ -1021,10 +1026,12 @@ fn write_scalar(
             out.extend_from_slice(id.hyphenated().encode_lower(&mut buffer).as_bytes());
             out.push(b'"');
         }
-        Scalar::Name | Scalar::Email => {
-            columns.with_text(row, column, |text| write_optional_str(out, text))??;
-        }
-        Scalar::Description | Scalar::ContactEmail | Scalar::ContactPhone | Scalar::Phone => {
+        Scalar::Name
+        | Scalar::Email
+        | Scalar::Description
+        | Scalar::ContactEmail
+        | Scalar::ContactPhone
+        | Scalar::Phone => {
             columns.with_text(row, column, |text| write_optional_str(out, text))??;
         }
         Scalar::CreatedAt | Scalar::UpdatedAt | Scalar::LoggedAt => {
