@@ -176,7 +176,8 @@ impl Instance {
             .local_addr()
             .unwrap_or_else(|err| panic!("local address: {err}"));
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(server::serve(listener, router, async {
+        let connections = server::conn::ConnectionSettings::new(&config);
+        let server = tokio::spawn(server::serve(listener, router, connections, async {
             let _ = shutdown_rx.await;
         }));
         Self {

@@ -25,6 +25,9 @@ pub mod code {
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     /// Something failed on the server; the cause is only in the server log.
     pub const INTERNAL: &str = "INTERNAL";
+    /// The operation ran past its time limit and was stopped (a mutation's writes rolled
+    /// back); over HTTP, the whole request did (504).
+    pub const TIMEOUT: &str = "TIMEOUT";
     /// The database could not be reached (refused, reset, no connection free in time): the
     /// request may be retried shortly, unchanged. The cause is only in the server log.
     pub const DATABASE_UNAVAILABLE: &str = "DATABASE_UNAVAILABLE";

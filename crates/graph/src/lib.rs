@@ -24,6 +24,7 @@ pub mod report;
 pub mod retry;
 pub mod role;
 pub mod task;
+pub mod time_limit;
 pub mod time_log;
 pub mod user;
 pub mod validate;
@@ -127,6 +128,8 @@ pub fn build_with(db: sea_orm::DatabaseConnection, services: Services, settings:
     let loader = loaders::Loaders::data_loader(db.clone());
     let mut builder = services
         .register(schema().data(db).data(loader))
+        // Outermost, so a planned operation is timed too.
+        .extension(time_limit::TimeLimit)
         .extension(plan::Planner)
         .limit_complexity(settings.limits.max_complexity)
         .limit_directives(settings.limits.max_directives_per_field);

@@ -134,7 +134,8 @@ fn run_server(
         let router = server::app(db, &config).await?;
         let listener = TcpListener::bind(config.addr).await?;
         ready.send(listener.local_addr()?)?;
-        server::serve(listener, router, async {
+        let connections = server::conn::ConnectionSettings::new(&config);
+        server::serve(listener, router, connections, async {
             let _ = stop.await;
         })
         .await?;

@@ -101,7 +101,7 @@ pub mod refusal {
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
     pub const BATCH_TOO_LARGE: &str = "BATCH_TOO_LARGE";
     pub const OVERLOADED: &str = "OVERLOADED";
-    pub const TIMEOUT: &str = "TIMEOUT";
+    pub const TIMEOUT: &str = graph::error::code::TIMEOUT;
     /// The client accepts neither `application/graphql-response+json` nor
     /// `application/json` (406).
     pub const NOT_ACCEPTABLE: &str = "NOT_ACCEPTABLE";
@@ -110,6 +110,9 @@ pub mod refusal {
     pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
     /// A WebSocket `subscribe` past the limit of operations running on one socket.
     pub const TOO_MANY_SUBSCRIPTIONS: &str = "TOO_MANY_SUBSCRIPTIONS";
+    /// A WebSocket `connection_init` for an account that has as many sockets open as it
+    /// may (the socket then closes with 4420).
+    pub const TOO_MANY_SOCKETS: &str = "TOO_MANY_SOCKETS";
 }
 
 /// Counts the SQL statements the server's pool runs. A request reports the difference
@@ -343,7 +346,7 @@ async fn authenticate_socket(
     db: DatabaseConnection,
     peer: SocketAddr,
     payload: serde_json::Value,
-) -> async_graphql::Result<Data> {
+) -> async_graphql::Result<(Data, Uuid)> {
     let authorization = ["authorization", "Authorization"]
         .iter()
         .find_map(|key| payload.get(key).and_then(serde_json::Value::as_str));
@@ -352,7 +355,7 @@ async fn authenticate_socket(
             let mut data = Data::default();
             data.insert(Authentication::Signed(viewer));
             data.insert(ClientAddr(peer.ip()));
-            Ok(data)
+            Ok((data, viewer.user_id))
         }
         Authentication::Anonymous | Authentication::Invalid => {
             Err(graph::Error::Unauthenticated.into())

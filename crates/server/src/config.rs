@@ -93,6 +93,27 @@ pub struct Config {
     #[arg(long, env = "WORKGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
     pub request_timeout_secs: u64,
 
+    /// Seconds a request head (request line and headers) may take to arrive, counted from
+    /// the connection's start or the head's first byte; past it, 408 and the connection
+    /// is closed.
+    #[arg(long, env = "WORKGRAPH_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a keep-alive connection may wait for its next request before it is closed.
+    #[arg(long, env = "WORKGRAPH_IDLE_TIMEOUT_SECS", default_value_t = 75, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    pub idle_timeout_secs: u64,
+
+    /// Seconds a client may leave the server's bytes unread (a response, a WebSocket
+    /// message) before its connection is closed.
+    #[arg(long, env = "WORKGRAPH_WRITE_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub write_timeout_secs: u64,
+
+    /// Most client connections open at once, WebSockets included; past it, new ones wait in
+    /// the listen backlog. Kept below the descriptor limit (less 256 for the server's own
+    /// files), which is raised to its hard limit at start-up.
+    #[arg(long, env = "WORKGRAPH_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub max_connections: u32,
+
     /// Deepest field nesting a query may have (introspection below `__schema` may go to 20).
     #[arg(long, env = "WORKGRAPH_MAX_QUERY_DEPTH", default_value_t = 12, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000), global = true)]
     pub max_query_depth: usize,
@@ -150,6 +171,16 @@ pub struct Config {
     /// with an `error` (`TOO_MANY_SUBSCRIPTIONS`) and the socket stays open.
     #[arg(long, env = "WORKGRAPH_WS_MAX_SUBSCRIPTIONS", default_value_t = 100, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000), global = true)]
     pub ws_max_subscriptions: usize,
+
+    /// Most WebSockets open at once on this instance; past it, a new socket is closed with
+    /// 4421 once it has sent `connection_init`.
+    #[arg(long, env = "WORKGRAPH_WS_MAX_SOCKETS", default_value_t = 4_096, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000), global = true)]
+    pub ws_max_sockets: usize,
+
+    /// Most WebSockets one account may have open at once; past it, a new socket is closed
+    /// with 4420 at its `connection_init`.
+    #[arg(long, env = "WORKGRAPH_WS_MAX_SOCKETS_PER_USER", default_value_t = 32, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000), global = true)]
+    pub ws_max_sockets_per_user: usize,
 
     /// What to do; serves when omitted.
     #[command(subcommand)]
@@ -234,6 +265,10 @@ impl Config {
             max_batch: 10,
             max_concurrent_requests: 256,
             request_timeout_secs: 30,
+            header_timeout_secs: 10,
+            idle_timeout_secs: 75,
+            write_timeout_secs: 30,
+            max_connections: 10_000,
             max_query_depth: 12,
             max_query_cost: 50_000,
             max_aliases: 30,
@@ -245,6 +280,8 @@ impl Config {
             ws_init_timeout_secs: 10,
             ws_keepalive_secs: 15,
             ws_max_subscriptions: 100,
+            ws_max_sockets: 4_096,
+            ws_max_sockets_per_user: 32,
             command: None,
         }
     }
@@ -305,6 +342,12 @@ mod tests {
         assert_eq!(new.ws_init_timeout_secs, parsed.ws_init_timeout_secs);
         assert_eq!(new.ws_keepalive_secs, parsed.ws_keepalive_secs);
         assert_eq!(new.ws_max_subscriptions, parsed.ws_max_subscriptions);
+        assert_eq!(new.ws_max_sockets, parsed.ws_max_sockets);
+        assert_eq!(new.ws_max_sockets_per_user, parsed.ws_max_sockets_per_user);
+        assert_eq!(new.header_timeout_secs, parsed.header_timeout_secs);
+        assert_eq!(new.idle_timeout_secs, parsed.idle_timeout_secs);
+        assert_eq!(new.write_timeout_secs, parsed.write_timeout_secs);
+        assert_eq!(new.max_connections, parsed.max_connections);
         assert_eq!(new.introspection, parsed.introspection);
         assert_eq!(new.persisted_queries, parsed.persisted_queries);
         assert_eq!(new.cors_origins, parsed.cors_origins);

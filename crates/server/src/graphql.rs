@@ -558,7 +558,7 @@ fn database_unavailable(media_type: MediaType, message: &str, request_id: Reques
 
 /// Adds `extensions.requestId` to each `INTERNAL` and `DATABASE_UNAVAILABLE` error: their
 /// cause is only in the server log, and this id finds the line.
-fn stamp_request_id(errors: &mut [ServerError], request_id: RequestId) {
+pub(crate) fn stamp_request_id(errors: &mut [ServerError], request_id: RequestId) {
     let logged = [
         Value::from(code::INTERNAL),
         Value::from(code::DATABASE_UNAVAILABLE),

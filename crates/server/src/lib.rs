@@ -6,6 +6,7 @@
 pub mod app;
 pub mod chat;
 pub mod config;
+pub mod conn;
 pub mod cors;
 pub mod db;
 pub mod graphiql;
@@ -16,11 +17,9 @@ pub mod ws;
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::thread::available_parallelism;
 
 use axum::Router;
-use axum::serve::ListenerExt as _;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
@@ -97,26 +96,16 @@ pub async fn app(mut db: DatabaseConnection, config: &Config) -> anyhow::Result<
     })
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then stops accepting and
-/// returns once the requests in flight are answered.
+/// Serves `router` on `listener` with the connection limits of `settings` until
+/// `shutdown` resolves, then stops accepting and returns once the requests in flight are
+/// answered.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    settings: conn::ConnectionSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    // Without TCP_NODELAY a push that follows another on the same socket waits ~40 ms
-    // for the client's delayed ACK (Nagle): a subscriber would see every second message late.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %err, "could not set TCP_NODELAY");
-        }
-    });
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    conn::serve(listener, router, settings, shutdown).await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

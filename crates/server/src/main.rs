@@ -100,13 +100,25 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     server::chat::check(&config)?;
     let db = server::db::open(&config).await?;
     server::db::migrate(&db).await?;
+    match server::conn::raise_descriptor_limit() {
+        Ok((before, after)) if after > before => {
+            tracing::info!(before, after, "raised the open-file limit");
+        }
+        Ok(_) => {}
+        Err(err) => tracing::warn!(error = %err, "cannot read or raise the open-file limit"),
+    }
+    let connections = server::conn::ConnectionSettings::new(&config);
+    tracing::info!(
+        max_connections = connections.max_connections,
+        "accepting connections"
+    );
     let router = server::app(db, &config).await?;
     let listener = TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     let addr = listener.local_addr()?;
     tracing::info!("serving GraphQL on http://{addr}/graphql (GraphiQL in a browser)");
-    server::serve(listener, router, server::shutdown_signal()).await?;
+    server::serve(listener, router, connections, server::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -17,7 +17,14 @@
 //! - closes on a frame over the size limit (1009), on a message that is not a protocol
 //!   message (4400 where the protocol defines it) and on an operation before
 //!   `connection_ack` (4401);
-//! - never sends a close reason longer than a close frame holds (123 bytes).
+//! - never sends a close reason longer than a close frame holds (123 bytes);
+//! - closes a socket past the instance's socket cap at once with 4421, and one past its
+//!   account's cap at `connection_init` with 4420 (both may be retried later);
+//! - runs queries and mutations under the HTTP request time limit (`TIMEOUT`), each with a
+//!   request id in its log span and its `INTERNAL` errors ([`executor`]).
+//!
+//! A client that stops reading is cut off by the connection's write timeout
+//! ([`crate::conn`]), which stays on the stream under the WebSocket.
 //!
 //! How: the socket is split. async-graphql reads through [`Inbound`], which inspects each
 //! frame as async-graphql takes it, and writes through [`Outbound`], which sees each message
@@ -33,8 +40,8 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use async_graphql::Data;
 use async_graphql::http::WebSocketProtocols;
+use async_graphql::{Data, ErrorExtensions as _};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::WebSocketUpgrade;
 use axum::extract::ws::{Message, WebSocket};
@@ -45,14 +52,21 @@ use futures_util::StreamExt;
 use futures_util::future::{self, Either};
 use futures_util::stream::{SplitSink, SplitStream};
 use graph::error::code;
+use uuid::Uuid;
 
 use crate::Config;
+use crate::app::refusal;
 
+mod executor;
 mod inbound;
 mod outbound;
+mod sockets;
 
+use executor::SocketExecutor;
 use inbound::Inbound;
 use outbound::{Outbound, pump};
+use sockets::Slot;
+pub use sockets::Sockets;
 
 /// The close codes this server sends.
 pub mod close {
@@ -76,6 +90,10 @@ pub mod close {
     pub const INIT_TIMEOUT: u16 = 4408;
     /// graphql-transport-ws: a `subscribe` with the id of a running operation.
     pub const SUBSCRIBER_EXISTS: u16 = 4409;
+    /// The account has as many sockets open as it may: close one, or try again later.
+    pub const TOO_MANY_SOCKETS_FOR_ACCOUNT: u16 = 4420;
+    /// This instance has as many sockets open as it may: try again later.
+    pub const TOO_MANY_SOCKETS: u16 = 4421;
 }
 
 /// The longest close reason: a close frame's payload is at most 125 bytes, two of them the
@@ -93,8 +111,8 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 const CONNECTION_ACK: &str = r#"{"type":"connection_ack"}"#;
 
-/// The WebSocket settings, from the configuration.
-#[derive(Debug, Clone, Copy)]
+/// The WebSocket settings, from the configuration, and the instance's open sockets.
+#[derive(Clone)]
 pub struct WsSettings {
     /// How long a socket may go without `connection_init`.
     pub init_timeout: Duration,
@@ -105,6 +123,14 @@ pub struct WsSettings {
     /// Largest message (and frame) a client may send, in bytes: the `POST /graphql` body
     /// limit, since a `subscribe` carries the same request.
     pub max_message_bytes: usize,
+    /// How long a query or mutation sent over a socket may run.
+    pub operation_timeout: Duration,
+    /// Most sockets open on the instance.
+    pub max_sockets: usize,
+    /// Most sockets open for one account.
+    pub max_sockets_per_user: usize,
+    /// The sockets open now.
+    pub sockets: Sockets,
 }
 
 impl WsSettings {
@@ -114,11 +140,16 @@ impl WsSettings {
             keepalive: Duration::from_secs(config.ws_keepalive_secs),
             max_subscriptions: config.ws_max_subscriptions,
             max_message_bytes: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
+            operation_timeout: Duration::from_secs(config.request_timeout_secs),
+            max_sockets: config.ws_max_sockets,
+            max_sockets_per_user: config.ws_max_sockets_per_user,
+            sockets: Sockets::default(),
         }
     }
 }
 
-/// Upgrades to a GraphQL WebSocket and serves it, with `on_init` judging `connection_init`.
+/// Upgrades to a GraphQL WebSocket and serves it, with `on_init` judging `connection_init`:
+/// it answers the socket's data and the account it belongs to.
 ///
 /// The protocol is the first of the client's `Sec-WebSocket-Protocol` values that names one,
 /// as async-graphql picks it, and the response names that same one (axum would answer with
@@ -133,7 +164,7 @@ pub fn upgrade<F, R>(
 ) -> Response
 where
     F: FnOnce(serde_json::Value) -> R + Send + 'static,
-    R: Future<Output = async_graphql::Result<Data>> + Send + 'static,
+    R: Future<Output = async_graphql::Result<(Data, Uuid)>> + Send + 'static,
 {
     let Some(dialect) = requested_protocol(headers) else {
         return StatusCode::BAD_REQUEST.into_response();
@@ -167,9 +198,14 @@ async fn serve<F, R>(
     on_init: F,
 ) where
     F: FnOnce(serde_json::Value) -> R + Send + 'static,
-    R: Future<Output = async_graphql::Result<Data>> + Send + 'static,
+    R: Future<Output = async_graphql::Result<(Data, Uuid)>> + Send + 'static,
 {
+    let Some(slot) = settings.sockets.open(settings.max_sockets) else {
+        refuse_at_once(socket).await;
+        return;
+    };
     let shared = Shared::default();
+    shared.lock().slot = Some(slot);
     let (write, read) = socket.split();
     let (outbox, messages) = mpsc::channel(OUTBOX);
     let (hand_back, handed_back) = oneshot::channel();
@@ -189,15 +225,35 @@ async fn serve<F, R>(
         shared: shared.clone(),
     };
     let refusals = shared.clone();
-    let graphql = GraphQLWebSocket::new_with_pair(outbound, inbound, schema, protocol)
+    let max_per_user = settings.max_sockets_per_user;
+    let executor = SocketExecutor {
+        api: schema,
+        timeout: settings.operation_timeout,
+    };
+    let graphql = GraphQLWebSocket::new_with_pair(outbound, inbound, executor, protocol)
         .on_connection_init(move |payload| {
             let init = on_init(payload);
             async move {
-                let outcome = init.await;
-                if let Err(err) = &outcome {
-                    refusals.lock().refusal = Some(Refusal::of(err));
-                }
-                outcome
+                let refused = match init.await {
+                    Ok((data, user)) => {
+                        if refusals.lock().claim(user, max_per_user) {
+                            return Ok(data);
+                        }
+                        let err = async_graphql::Error::new(
+                            "this account has as many sockets open as it may",
+                        )
+                        .extend_with(|_, extensions| {
+                            extensions.set("code", refusal::TOO_MANY_SOCKETS);
+                        });
+                        (err, Refusal::TooManySockets)
+                    }
+                    Err(err) => {
+                        let refusal = Refusal::of(&err);
+                        (err, refusal)
+                    }
+                };
+                refusals.lock().refusal = Some(refused.1);
+                Err(refused.0)
             }
         })
         .serve();
@@ -215,6 +271,18 @@ async fn serve<F, R>(
         && let Ok(read) = handed_back.await
     {
         linger(write, read).await;
+    }
+}
+
+/// Closes a socket past the instance's cap as soon as it is open, with
+/// [`close::TOO_MANY_SOCKETS`].
+async fn refuse_at_once(mut socket: WebSocket) {
+    let frame = outbound::close_message(close::TOO_MANY_SOCKETS, "Too many sockets open".into());
+    if socket.send(frame).await.is_ok() {
+        let _ = tokio::time::timeout(CLOSE_GRACE, async {
+            while let Some(Ok(_)) = socket.recv().await {}
+        })
+        .await;
     }
 }
 
@@ -239,6 +307,15 @@ struct Connection {
     running: HashSet<String>,
     /// Why `connection_init` was refused, once it was.
     refusal: Option<Refusal>,
+    /// The socket's place in the instance's counts.
+    slot: Option<Slot>,
+}
+
+impl Connection {
+    /// Counts the socket as `user`'s unless `user` has `max` open already.
+    fn claim(&mut self, user: Uuid, max: usize) -> bool {
+        self.slot.as_mut().is_some_and(|slot| slot.claim(user, max))
+    }
 }
 
 impl Shared {
@@ -258,6 +335,8 @@ enum Refusal {
     Forbidden,
     /// The check itself failed (the database): the client may try again.
     Unavailable,
+    /// The account has as many sockets open as it may.
+    TooManySockets,
 }
 
 impl Refusal {
@@ -275,6 +354,10 @@ impl Refusal {
         match self {
             Self::Forbidden => (close::FORBIDDEN, "Forbidden"),
             Self::Unavailable => (close::TRY_AGAIN_LATER, "Try again later"),
+            Self::TooManySockets => (
+                close::TOO_MANY_SOCKETS_FOR_ACCOUNT,
+                "Too many sockets open for this account",
+            ),
         }
     }
 }
