@@ -247,7 +247,26 @@ async fn a_lost_database_fails_requests_fast_and_is_recovered_without_a_restart(
     // A session this instance has not seen (the one above it keeps in memory for a while,
     // and a request with it would get as far as GraphQL).
     let fresh = crate::chat_live::log_in(&app, ann).await;
+    let mut socket = server.ws(WsProtocol::TransportWs).await;
+    let init = socket
+        .init(json!({ "authorization": format!("Bearer {}", ann.token) }))
+        .await;
+    assert!(matches!(init, tests::InitOutcome::Ack), "the socket opens");
     proxy.cut().await;
+
+    // Over a socket, a failed operation's error carries the request id of its log lines.
+    socket
+        .subscribe("me", "{ workspaces { totalCount } }")
+        .await;
+    let answer = socket.next_json().await.expect("an answer over the socket");
+    assert_unavailable(&answer["payload"]["errors"][0], "over a socket");
+    let request_id = answer["payload"]["errors"][0]["extensions"]["requestId"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        uuid::Uuid::parse_str(request_id).is_ok(),
+        "the error names its request: {answer}"
+    );
 
     // Signed in: the session lookup before GraphQL fails, so nothing ran: 503.
     let started = Instant::now();

@@ -32,5 +32,7 @@ mod schema_docs;
 mod schema_file;
 mod seed;
 mod shutdown;
+mod slow_clients;
 mod websocket;
 mod ws_hygiene;
+mod ws_limits;

@@ -36,6 +36,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
 use axum::http::{Request, Response, StatusCode};
+use futures_util::task::AtomicWaker;
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -196,6 +197,9 @@ struct Progress {
     started: AtomicU64,
     finished: AtomicU64,
     upgraded: AtomicBool,
+    /// The connection's last read: woken when a request finishes, since hyper may not read
+    /// again by itself, and an idle connection's time limit starts then.
+    reader: AtomicWaker,
 }
 
 /// Counts a request as finished when dropped: with its response body once hyper has
@@ -205,6 +209,7 @@ struct Finished(Arc<Progress>);
 impl Drop for Finished {
     fn drop(&mut self) {
         self.0.finished.fetch_add(1, Ordering::Release);
+        self.0.reader.wake();
     }
 }
 
@@ -378,6 +383,10 @@ impl AsyncRead for Guarded {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if this.phase != Phase::Upgraded {
+            // Before the phase is read, so a request that finishes after it wakes this read.
+            this.progress.reader.register(cx.waker());
+        }
         this.update_phase();
         let before = buf.filled().len();
         match Pin::new(&mut this.stream).poll_read(cx, buf) {

@@ -1,0 +1,148 @@
+//! The caps on WebSockets (per instance, per account) and the time limit on queries and
+//! mutations sent over one.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+use serde_json::{Value, json};
+use tests::{InitOutcome, TestApp, WsClient, WsProtocol};
+
+const PROTOCOLS: [WsProtocol; 2] = [WsProtocol::TransportWs, WsProtocol::LegacyWs];
+/// Longest wait for a closed socket's place to come back.
+const WAIT: Duration = Duration::from_secs(10);
+
+fn bearer(token: &str) -> Value {
+    json!({ "authorization": format!("Bearer {token}") })
+}
+
+async fn init(app: &TestApp, protocol: WsProtocol, token: &str) -> (WsClient, InitOutcome) {
+    let mut ws = app.ws(protocol).await;
+    let outcome = ws.init(bearer(token)).await;
+    (ws, outcome)
+}
+
+#[tokio::test]
+async fn an_account_past_its_socket_cap_is_closed_with_4420_and_others_are_not() {
+    let app = TestApp::spawn_with_config(|config| config.ws_max_sockets_per_user = 2).await;
+    let ann = app.sign_up("ann@example.com").await;
+    let bo = app.sign_up("bo@example.com").await;
+    for protocol in PROTOCOLS {
+        let (first, outcome) = init(&app, protocol, &ann.token).await;
+        assert!(matches!(outcome, InitOutcome::Ack), "{protocol:?}");
+        let (_second, outcome) = init(&app, protocol, &ann.token).await;
+        assert!(matches!(outcome, InitOutcome::Ack), "{protocol:?}");
+
+        let mut third = app.ws(protocol).await;
+        third
+            .send(json!({ "type": "connection_init", "payload": bearer(&ann.token) }))
+            .await;
+        let (code, reason) = third.next_close().await.expect("a close frame");
+        assert_eq!(code, 4420, "{protocol:?}: {reason}");
+        assert!(reason.contains("account"), "{reason}");
+
+        let (_other, outcome) = init(&app, protocol, &bo.token).await;
+        assert!(
+            matches!(outcome, InitOutcome::Ack),
+            "{protocol:?}: another account is not held back"
+        );
+
+        // A socket that closes gives its place back.
+        drop(first);
+        let opened = tokio::time::timeout(WAIT, async {
+            loop {
+                match init(&app, protocol, &ann.token).await {
+                    (ws, InitOutcome::Ack) => return ws,
+                    _ => tokio::task::yield_now().await,
+                }
+            }
+        })
+        .await;
+        assert!(
+            opened.is_ok(),
+            "{protocol:?}: the closed socket's place came back"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_socket_past_the_instance_cap_is_closed_at_once_with_4421() {
+    let app = TestApp::spawn_with_config(|config| config.ws_max_sockets = 1).await;
+    let ann = app.sign_up("ann@example.com").await;
+    for protocol in PROTOCOLS {
+        let (open, outcome) = init(&app, protocol, &ann.token).await;
+        assert!(matches!(outcome, InitOutcome::Ack), "{protocol:?}");
+        let mut refused = app.ws(protocol).await;
+        let (code, reason) = refused.next_close().await.expect("a close frame");
+        assert_eq!(code, 4421, "{protocol:?}: {reason}");
+        drop(open);
+        let opened = tokio::time::timeout(WAIT, async {
+            loop {
+                match init(&app, protocol, &ann.token).await {
+                    (ws, InitOutcome::Ack) => return ws,
+                    _ => tokio::task::yield_now().await,
+                }
+            }
+        })
+        .await;
+        assert!(
+            opened.is_ok(),
+            "{protocol:?}: the closed socket's place came back"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_mutation_over_a_socket_past_the_request_timeout_is_stopped_with_timeout() {
+    let app = TestApp::spawn_with_config(|config| config.request_timeout_secs = 1).await;
+    let ann = app.sign_up("ann@example.com").await;
+    let created = app
+        .graphql_as(
+            Some(&ann.token),
+            "mutation { createWorkspace(input: { name: \"Acme\" }) { id } }",
+            json!({}),
+        )
+        .await;
+    let workspace = created.data()["createWorkspace"]["id"]
+        .as_str()
+        .expect("a workspace id")
+        .to_owned();
+    let (mut ws, outcome) = init(&app, WsProtocol::TransportWs, &ann.token).await;
+    assert!(matches!(outcome, InitOutcome::Ack));
+
+    // The test holds the workspace's row (SQLite: the write lock) in an open transaction,
+    // so the mutation waits for it for longer than the limit.
+    let lock = app.db.begin().await.expect("begin");
+    let backend = lock.get_database_backend();
+    let touch = match backend {
+        sea_orm::DbBackend::Postgres => "UPDATE workspaces SET name = name WHERE id = $1",
+        _ => "UPDATE workspaces SET name = name WHERE id = ?",
+    };
+    let id_value: sea_orm::Value = uuid::Uuid::parse_str(&workspace).expect("a uuid").into();
+    lock.execute_raw(Statement::from_sql_and_values(backend, touch, [id_value]))
+        .await
+        .expect("lock the row");
+
+    ws.send(json!({
+        "id": "rename",
+        "type": "subscribe",
+        "payload": {
+            "query": "mutation R($input: UpdateWorkspaceInput!) { updateWorkspace(input: $input) { id } }",
+            "variables": { "input": { "id": workspace, "name": "Renamed" } },
+        },
+    }))
+    .await;
+    let answer = ws.next_json().await.expect("an answer");
+    lock.rollback().await.expect("roll back");
+    let errors = match answer["type"].as_str() {
+        Some("error") => answer["payload"].clone(),
+        _ => answer["payload"]["errors"].clone(),
+    };
+    assert_eq!(errors[0]["extensions"]["code"], "TIMEOUT", "{answer}");
+    let complete = ws.next_json().await.expect("completion");
+    assert_eq!(complete["type"], "complete", "{complete}");
+
+    // The socket goes on.
+    ws.subscribe("after", "{ __typename }").await;
+    let next = ws.next_json().await.expect("a result");
+    assert_eq!(next["payload"]["data"]["__typename"], "Query", "{next}");
+}
