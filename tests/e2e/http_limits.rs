@@ -210,6 +210,33 @@ async fn past_the_concurrency_cap_a_request_gets_503_at_once() {
 }
 
 #[tokio::test]
+async fn a_refused_upload_past_the_concurrency_cap_is_not_read() {
+    let app = TestApp::spawn_with_config(|config| config.max_concurrent_requests = 1).await;
+    let (mut held, rest) = open_held_request(&app).await;
+    let taken = tokio::time::timeout(Duration::from_secs(30), async {
+        while typename_status(&app).await != 503 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert!(taken.is_ok(), "the held request never took the slot");
+
+    // A `text/plain` body would be read to its end before its 415; with no slot free,
+    // reading it is refused like any other request's work.
+    let (status, body) = post_raw(&app, "text/plain", vec![b'x'; 64 * 1024]).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(first_code(&body), "OVERLOADED", "{body}");
+
+    held.write_all(rest).await.expect("write the rest");
+    assert!(read_status(&mut held).await.starts_with("HTTP/1.1 200"));
+    let (status, body) = post_raw(&app, "text/plain", b"{}".to_vec()).await;
+    assert_eq!(
+        status, 415,
+        "with a slot free the refusal is the media type: {body}"
+    );
+}
+
+#[tokio::test]
 async fn a_request_past_the_timeout_gets_504() {
     let app = TestApp::spawn_with_config(|config| config.request_timeout_secs = 1).await;
     // The body never completes, so the request can only end by the timeout.

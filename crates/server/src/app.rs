@@ -219,7 +219,9 @@ async fn graphql_post(
     let negotiated = media_type::negotiate(request.headers());
     let reply_as = negotiated.media_type.unwrap_or(MediaType::Json);
     if !is_json(request.headers()) {
-        discard_body(request, &state.limits).await;
+        if let Err(overloaded) = discard_body(request, &state.limits, reply_as).await {
+            return overloaded;
+        }
         return refuse(
             reply_as,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -228,7 +230,9 @@ async fn graphql_post(
         );
     }
     let Some(media_type) = negotiated.media_type else {
-        discard_body(request, &state.limits).await;
+        if let Err(overloaded) = discard_body(request, &state.limits, reply_as).await {
+            return overloaded;
+        }
         return not_acceptable();
     };
     let authorization = authorization(request.headers());

@@ -24,10 +24,30 @@ use crate::app::{AppState, HttpLimits, OwnStatements, RequestId, refusal};
 use crate::media_type::MediaType;
 
 /// Reads and drops the body of a request refused for its headers, within the request
-/// timeout (see [`read_body`] on why). Nothing in it is parsed or run.
-pub(crate) async fn discard_body(request: Request, limits: &HttpLimits) {
+/// timeout (see [`read_body`] on why). Nothing in it is parsed or run, but reading it is
+/// work like any request's: it takes an in-flight permit, and with none free the answer
+/// is the `503` any request would get (`Err`), the body left unread.
+pub(crate) async fn discard_body(
+    request: Request,
+    limits: &HttpLimits,
+    media_type: MediaType,
+) -> Result<(), Response> {
+    let Ok(_permit) = Arc::clone(&limits.in_flight).try_acquire_owned() else {
+        return Err(overloaded(media_type));
+    };
     let body = read_body(request.into_body(), 0);
     let _ = tokio::time::timeout(limits.timeout, body).await;
+    Ok(())
+}
+
+/// The answer to a request past the in-flight cap.
+fn overloaded(media_type: MediaType) -> Response {
+    refuse(
+        media_type,
+        StatusCode::SERVICE_UNAVAILABLE,
+        refusal::OVERLOADED,
+        "too many requests in flight, try again shortly",
+    )
 }
 
 /// How a body read by [`read_body`] ended.
@@ -159,12 +179,7 @@ impl Call {
     pub(crate) async fn guarded(self, incoming: Incoming) -> Response {
         let media_type = self.media_type;
         let Ok(_permit) = Arc::clone(&self.state.limits.in_flight).try_acquire_owned() else {
-            return refuse(
-                media_type,
-                StatusCode::SERVICE_UNAVAILABLE,
-                refusal::OVERLOADED,
-                "too many requests in flight, try again shortly",
-            );
+            return overloaded(media_type);
         };
         let timeout = self.state.limits.timeout;
         match tokio::time::timeout(timeout, self.execute(incoming)).await {
