@@ -51,6 +51,12 @@ pub struct Config {
     #[arg(long, env = "WORKGRAPH_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
     pub db_acquire_timeout_secs: u64,
 
+    /// Seconds start-up keeps trying a database that does not answer (down, not up yet)
+    /// before it gives up; 0 tries once. A database that refuses the credentials or lacks
+    /// the database ends start-up at once.
+    #[arg(long, env = "WORKGRAPH_DB_STARTUP_WAIT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600), global = true)]
+    pub db_startup_wait_secs: u64,
+
     /// How many days a session token stays valid after log-in.
     #[arg(long, env = "WORKGRAPH_SESSION_TTL_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=365), global = true)]
     pub session_ttl_days: u32,
@@ -257,6 +263,7 @@ impl Config {
             log_format: LogFormat::Text,
             db_max_connections: None,
             db_acquire_timeout_secs: 3,
+            db_startup_wait_secs: 30,
             session_ttl_days: 30,
             hash_concurrency: None,
             chat_keys: None,
@@ -331,6 +338,7 @@ mod tests {
         let new = Config::new(parsed.database_url.clone(), parsed.addr);
         assert_eq!(new.db_max_connections, parsed.db_max_connections);
         assert_eq!(new.db_acquire_timeout_secs, parsed.db_acquire_timeout_secs);
+        assert_eq!(new.db_startup_wait_secs, parsed.db_startup_wait_secs);
         assert_eq!(new.max_body_bytes, parsed.max_body_bytes);
         assert_eq!(new.max_batch, parsed.max_batch);
         assert_eq!(new.max_concurrent_requests, parsed.max_concurrent_requests);

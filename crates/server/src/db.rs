@@ -17,10 +17,24 @@ use crate::config::{Config, SqliteSync, redact_url};
 pub enum DbError {
     // The causes are kept as text: the drivers' errors repeat their own sources in their
     // messages, and an operator wants the cause once, on one line.
+    /// The database answered and said no (credentials, an unknown database or role, a
+    /// file SQLite can't open), or the URL is unusable: trying again would not help.
+    #[error(
+        "the database {url} refused the connection: {cause} (check the user, password and database name in DATABASE_URL)"
+    )]
+    Refused { url: String, cause: String },
+    /// The database did not answer (down, unreachable, not accepting yet): it may later.
     #[error("cannot connect to database {url}: {cause}")]
     Connect { url: String, cause: String },
     #[error("database migration failed: {0}")]
     Migrate(String),
+}
+
+impl DbError {
+    /// Whether the same attempt may succeed later: the database did not answer.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Connect { .. })
+    }
 }
 
 /// How long a statement waits for a pool connection unless configured
@@ -104,7 +118,13 @@ pub async fn connect_with(
         url: redact_url(url),
         cause,
     };
-    probe(url).await.map_err(connect_error)?;
+    probe(url).await.map_err(|failure| match failure {
+        Probe::Refused(cause) => DbError::Refused {
+            url: redact_url(url),
+            cause,
+        },
+        Probe::NoAnswer(cause) => connect_error(cause),
+    })?;
     let mut options = ConnectOptions::new(url);
     // Set on both backends: left alone, SeaORM gives SQLite a single connection, and every
     // read then queues behind a write's fsync.
@@ -133,31 +153,66 @@ pub async fn connect_with(
 /// per 50 rows; the rows are small, so a larger buffer costs little memory.
 const SQLITE_ROW_BUFFER: usize = 1024;
 
+/// Why [`probe`] failed.
+enum Probe {
+    /// The database (or the URL) says no.
+    Refused(String),
+    /// No answer that says why: it may come later.
+    NoAnswer(String),
+}
+
+impl From<sea_orm::sqlx::Error> for Probe {
+    fn from(err: sea_orm::sqlx::Error) -> Self {
+        use sea_orm::sqlx::Error;
+        let refused = match &err {
+            // PostgreSQL answers 57P03 while it starts or stops and 53300 when it has no
+            // connection slot free; both pass. Anything else it answers at connect time
+            // (bad password, unknown role or database) stays so.
+            Error::Database(db) => !matches!(db.code().as_deref(), Some("57P03" | "53300")),
+            Error::Configuration(_) | Error::Tls(_) => true,
+            _ => false,
+        };
+        if refused {
+            Self::Refused(err.to_string())
+        } else {
+            Self::NoAnswer(err.to_string())
+        }
+    }
+}
+
 /// Opens and closes one plain connection. A pool only reports "timed out" when its
 /// connections fail; a single connection says why (refused, unknown host, bad password,
 /// unwritable file) and does so at once.
-async fn probe(url: &str) -> Result<(), String> {
-    let cause = |err: sea_orm::sqlx::Error| err.to_string();
+async fn probe(url: &str) -> Result<(), Probe> {
     if is_postgres(url) {
-        let options = PgConnectOptions::from_str(url).map_err(cause)?;
-        options
-            .connect()
-            .await
-            .map_err(cause)?
-            .close()
-            .await
-            .map_err(cause)
+        let options = PgConnectOptions::from_str(url)?;
+        options.connect().await?.close().await?;
+        Ok(())
     } else if url.starts_with("sqlite:") {
-        let options = SqliteConnectOptions::from_str(url).map_err(cause)?;
-        options
-            .connect()
-            .await
-            .map_err(cause)?
-            .close()
-            .await
-            .map_err(cause)
+        let options = SqliteConnectOptions::from_str(url)?;
+        options.connect().await?.close().await?;
+        Ok(())
     } else {
-        Err("unsupported scheme: use sqlite:// or postgres://".into())
+        Err(Probe::Refused(
+            "unsupported scheme: use sqlite:// or postgres://".into(),
+        ))
+    }
+}
+
+/// [`open`], trying again while the database does not answer, for up to `wait` (once
+/// when zero); a refusal ends at once.
+pub async fn open_waiting(config: &Config, wait: Duration) -> Result<DatabaseConnection, DbError> {
+    let give_up = tokio::time::Instant::now() + wait;
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match open(config).await {
+            Err(err) if err.is_retryable() && tokio::time::Instant::now() + pause < give_up => {
+                tracing::warn!(error = %err, retry_in_ms = pause.as_millis(), "the database does not answer yet, retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            outcome => return outcome,
+        }
     }
 }
 

@@ -60,7 +60,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         Command::Migrate { action } => {
             server::telemetry::init(&config.log_filter, config.log_format)
                 .context("invalid log filter (RUST_LOG / --log)")?;
-            let db = server::db::open(&config).await?;
+            let db = server::db::open_waiting(&config, startup_wait(&config)).await?;
             match action {
                 MigrateAction::Up => Migrator::up(&db, None).await?,
                 MigrateAction::Down { steps } => Migrator::down(&db, Some(steps)).await?,
@@ -74,7 +74,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         } => {
             server::telemetry::init(&config.log_filter, config.log_format)
                 .context("invalid log filter (RUST_LOG / --log)")?;
-            let db = server::db::open(&config).await?;
+            let db = server::db::open_waiting(&config, startup_wait(&config)).await?;
             server::db::migrate(&db).await?;
             let (done, key) =
                 server::chat::rotate_command(&db, &config, new_key, batch_size).await?;
@@ -94,11 +94,15 @@ async fn run(config: Config) -> anyhow::Result<()> {
     }
 }
 
+fn startup_wait(config: &Config) -> std::time::Duration {
+    std::time::Duration::from_secs(config.db_startup_wait_secs)
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
     server::telemetry::init(&config.log_filter, config.log_format)
         .context("invalid log filter (RUST_LOG / --log)")?;
     server::chat::check(&config)?;
-    let db = server::db::open(&config).await?;
+    let db = server::db::open_waiting(&config, startup_wait(&config)).await?;
     server::db::migrate(&db).await?;
     match server::conn::raise_descriptor_limit() {
         Ok((before, after)) if after > before => {

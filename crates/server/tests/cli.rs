@@ -84,6 +84,7 @@ fn an_unreachable_database_is_one_clear_line_without_the_password() {
                 "postgres://app:hunter2@127.0.0.1:1/workgraph",
             ),
             ("WORKGRAPH_CHAT_KEYS", keys.as_str()),
+            ("WORKGRAPH_DB_STARTUP_WAIT_SECS", "2"),
         ],
     );
     assert_one_clear_line(&output, "cannot connect to database");
@@ -92,6 +93,62 @@ fn an_unreachable_database_is_one_clear_line_without_the_password() {
         !stderr.contains("hunter2"),
         "the password is redacted: {stderr}"
     );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("retrying"),
+        "a database that does not answer is tried again for the wait: {stdout}"
+    );
+}
+
+/// Runs `workgraph` on `url` with a long start-up wait and asserts it ends at once, on
+/// one line that says the database refused, without retrying.
+fn assert_refused_at_once(url: &str) {
+    let (_, keys) = graph::chat::keys::ChatKeys::generate("k").expect("a chat key");
+    let started = std::time::Instant::now();
+    let output = workgraph(
+        &[],
+        &[
+            ("DATABASE_URL", url),
+            ("WORKGRAPH_CHAT_KEYS", keys.as_str()),
+            ("WORKGRAPH_DB_STARTUP_WAIT_SECS", "3600"),
+        ],
+    );
+    assert_one_clear_line(&output, "refused the connection");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains("retrying"), "a refusal is final: {stdout}");
+    assert!(started.elapsed() < RUN_DEADLINE);
+}
+
+#[test]
+fn a_database_file_that_cannot_be_opened_is_refused_at_once() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path()
+            .join("no-such-directory")
+            .join("work.db")
+            .display()
+    );
+    assert_refused_at_once(&url);
+}
+
+#[test]
+fn an_unknown_postgres_database_or_role_is_refused_at_once() {
+    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+        return;
+    };
+    if !admin_url.starts_with("postgres") {
+        return;
+    }
+    let Some((server, _database)) = admin_url.rsplit_once('/') else {
+        panic!("TEST_DATABASE_URL has no database name: {admin_url}");
+    };
+    assert_refused_at_once(&format!("{server}/no_such_database_here"));
+    let Some((scheme, rest)) = server.split_once("://") else {
+        panic!("TEST_DATABASE_URL has no scheme: {admin_url}");
+    };
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    assert_refused_at_once(&format!("{scheme}://no_such_role:pw@{host}/postgres"));
 }
 
 #[test]
