@@ -6,6 +6,7 @@ mod capture;
 mod chat;
 mod cpu;
 mod database;
+mod flood;
 mod floors;
 mod load;
 mod report;
@@ -59,6 +60,10 @@ struct Args {
 enum Command {
     /// Chat fan-out: message delivery delay to many WebSocket subscribers, and server RSS.
     Chat(chat::Args),
+    /// Flood: slow connections and WebSockets from one account against one server, while
+    /// a well-behaved client runs the by-id query: its latency, when the server cut the
+    /// abusive connections, and the server's memory before, during and after.
+    Flood(flood::Args),
     /// Soak: closed-loop clients mixing reads and `logTime` writes for a minute (optionally
     /// across a SIGKILL of the server), then every acknowledged write checked in the
     /// database. Exits 1 when a check fails.
@@ -89,6 +94,7 @@ fn try_main() -> Result<()> {
     match args.command {
         Some(Command::Chat(chat)) => return chat::main(chat),
         Some(Command::Soak(soak)) => return soak::main(soak),
+        Some(Command::Flood(flood)) => return flood::main(flood),
         None => {}
     }
     if !(args.seconds > 0.0 && args.seconds <= 3600.0) {

@@ -1,6 +1,8 @@
 //! The printed report: the machine, statements per request, the load table, the floors and
 //! the targets.
 
+use std::time::Duration;
+
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use crate::floors::Pgbench;
@@ -363,4 +365,14 @@ pub fn shorten(text: &str, max: usize) -> String {
         let cut: String = line.chars().take(max).collect();
         format!("{cut}…")
     }
+}
+
+/// Nearest-rank percentile of sorted `values`, in milliseconds (`p` from 0 to 1).
+pub fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let rank = ((p * n as f64).ceil() as usize).clamp(1, n);
+    sorted[rank - 1].as_secs_f64() * 1e3
 }

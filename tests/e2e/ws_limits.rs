@@ -146,3 +146,81 @@ async fn a_mutation_over_a_socket_past_the_request_timeout_is_stopped_with_timeo
     let next = ws.next_json().await.expect("a result");
     assert_eq!(next["payload"]["data"]["__typename"], "Query", "{next}");
 }
+
+#[tokio::test]
+async fn a_subscriber_that_never_reads_loses_its_socket_after_the_write_timeout() {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+
+    let app = TestApp::spawn_with_config(|config| {
+        config.write_timeout_secs = 1;
+        config.ws_max_subscriptions = 1000;
+    })
+    .await;
+    let ann = app.sign_up("ann@example.com").await;
+
+    // Ann's socket has a small receive buffer and, once acknowledged, is not read.
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket
+        .set_recv_buffer_size(4096)
+        .expect("a small receive buffer");
+    let stream = socket.connect(app.addr).await.expect("connect");
+    let mut request = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .expect("a request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().expect("a header value"),
+    );
+    let (mut ws, _) = tokio_tungstenite::client_async(request, stream)
+        .await
+        .expect("the handshake");
+    let text = |value: Value| Message::text(value.to_string());
+    ws.send(text(
+        json!({ "type": "connection_init", "payload": bearer(&ann.token) }),
+    ))
+    .await
+    .expect("send connection_init");
+    let ack = tokio::time::timeout(WAIT, ws.next())
+        .await
+        .expect("an answer");
+    assert!(
+        matches!(&ack, Some(Ok(Message::Text(text))) if text.contains("connection_ack")),
+        "{ack:?}"
+    );
+
+    // Each answer is the schema's introspection (tens of KB): together far more than the
+    // socket buffers (a few MB) between the server and a client that does not read.
+    let introspection = "{ __schema { types { name description fields { name description \
+                         args { name description } } } } }";
+    let sent = 300;
+    for n in 0..sent {
+        ws.send(text(json!({
+            "id": format!("schema {n}"),
+            "type": "subscribe",
+            "payload": { "query": introspection },
+        })))
+        .await
+        .expect("send subscribe");
+    }
+    // Not reading is the point: the server's writes stall past the write timeout.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut completed = 0;
+    let ended = tokio::time::timeout(WAIT, async {
+        while let Some(Ok(message)) = ws.next().await {
+            if matches!(&message, Message::Text(text) if text.contains(r#""type":"complete""#)) {
+                completed += 1;
+            }
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the server kept the unread socket open ({completed} of {sent} answers read)"
+    );
+    assert!(
+        completed < sent,
+        "the socket was cut before all {sent} answers: got {completed}"
+    );
+}

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::{Args, Phase, WARM_UP, WarmUp};
 use crate::cpu;
-use crate::report::{Machine, shorten};
+use crate::report::{Machine, percentile_ms, shorten};
 use crate::server::Memory;
 
 pub struct Report<'a> {
@@ -101,16 +101,6 @@ fn tally(plan: &[(usize, String)], phase: &Phase) -> Tally {
     tally.sends.sort_unstable();
     tally.sending = last_answer - phase.started;
     tally
-}
-
-/// Nearest-rank percentile of sorted `values`, in milliseconds.
-fn percentile_ms(values: &[Duration], p: f64) -> f64 {
-    let n = values.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    let rank = ((p * n as f64).ceil() as usize).clamp(1, n);
-    values[rank - 1].as_secs_f64() * 1e3
 }
 
 fn mib(kib: Option<u64>) -> String {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::check::Check;
 use super::client::{Kind, Tally};
 use super::{Args, Restart, seed};
-use crate::report::{Machine, shorten};
+use crate::report::{Machine, percentile_ms, shorten};
 use crate::seed as dataset;
 
 pub struct Report<'a> {
@@ -237,14 +237,4 @@ fn row(
         server_errors,
         transport
     );
-}
-
-/// Nearest-rank percentile of sorted latencies, in milliseconds.
-fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
-    let n = sorted.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    let rank = ((p * n as f64).ceil() as usize).clamp(1, n);
-    sorted[rank - 1].as_secs_f64() * 1e3
 }
