@@ -226,3 +226,58 @@ fn serving_postgres_without_chat_keys_is_one_clear_line_before_connecting() {
     assert_one_clear_line(&output, "WORKGRAPH_CHAT_KEYS");
     assert_eq!(output.status.code(), Some(1));
 }
+
+#[test]
+fn serving_raises_the_open_files_limit_to_the_hard_limit_and_says_so() {
+    let (_, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).expect("the open-files limit");
+    let soft = 256.min(hard);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("work.db").display());
+    // util-linux's prlimit starts the server with a low soft limit under the same hard one.
+    let mut child = Command::new("prlimit")
+        .arg(format!("--nofile={soft}:{hard}"))
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_workgraph"))
+        .env_remove("WORKGRAPH_CHAT_KEYS")
+        .env("DATABASE_URL", &url)
+        .env("WORKGRAPH_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .env("WORKGRAPH_LOG_FORMAT", "json")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run workgraph under prlimit");
+    let stdout = child.stdout.take().expect("the server's stdout");
+    let (lines_tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let Ok(line) = line else { break };
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + RUN_DEADLINE;
+    let mut seen = Vec::new();
+    let raised = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let Ok(line) = lines.recv_timeout(left) else {
+            break None;
+        };
+        if line.contains("serving GraphQL") {
+            seen.push(line);
+            break None;
+        }
+        if line.contains("raised the open-file limit") {
+            break Some(line);
+        }
+        seen.push(line);
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let raised = raised.unwrap_or_else(|| panic!("no line says the limit was raised: {seen:?}"));
+    let line: serde_json::Value = serde_json::from_str(&raised).expect("a JSON log line");
+    assert_eq!(line["fields"]["before"], soft, "{raised}");
+    assert_eq!(line["fields"]["after"], hard, "{raised}");
+}
