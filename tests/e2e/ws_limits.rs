@@ -21,6 +21,21 @@ async fn init(app: &TestApp, protocol: WsProtocol, token: &str) -> (WsClient, In
     (ws, outcome)
 }
 
+/// Whether a socket for `token` is acknowledged again within [`WAIT`], once the server has
+/// counted a closed one out.
+async fn reopens(app: &TestApp, protocol: WsProtocol, token: &str) -> bool {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match init(app, protocol, token).await {
+                (ws, InitOutcome::Ack) => return ws,
+                _ => tokio::task::yield_now().await,
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
+
 #[tokio::test]
 async fn an_account_past_its_socket_cap_is_closed_with_4420_and_others_are_not() {
     let app = TestApp::spawn_with_config(|config| config.ws_max_sockets_per_user = 2).await;
@@ -48,17 +63,8 @@ async fn an_account_past_its_socket_cap_is_closed_with_4420_and_others_are_not()
 
         // A socket that closes gives its place back.
         drop(first);
-        let opened = tokio::time::timeout(WAIT, async {
-            loop {
-                match init(&app, protocol, &ann.token).await {
-                    (ws, InitOutcome::Ack) => return ws,
-                    _ => tokio::task::yield_now().await,
-                }
-            }
-        })
-        .await;
         assert!(
-            opened.is_ok(),
+            reopens(&app, protocol, &ann.token).await,
             "{protocol:?}: the closed socket's place came back"
         );
     }
@@ -75,17 +81,8 @@ async fn a_socket_past_the_instance_cap_is_closed_at_once_with_4421() {
         let (code, reason) = refused.next_close().await.expect("a close frame");
         assert_eq!(code, 4421, "{protocol:?}: {reason}");
         drop(open);
-        let opened = tokio::time::timeout(WAIT, async {
-            loop {
-                match init(&app, protocol, &ann.token).await {
-                    (ws, InitOutcome::Ack) => return ws,
-                    _ => tokio::task::yield_now().await,
-                }
-            }
-        })
-        .await;
         assert!(
-            opened.is_ok(),
+            reopens(&app, protocol, &ann.token).await,
             "{protocol:?}: the closed socket's place came back"
         );
     }
@@ -95,17 +92,7 @@ async fn a_socket_past_the_instance_cap_is_closed_at_once_with_4421() {
 async fn a_mutation_over_a_socket_past_the_request_timeout_is_stopped_with_timeout() {
     let app = TestApp::spawn_with_config(|config| config.request_timeout_secs = 1).await;
     let ann = app.sign_up("ann@example.com").await;
-    let created = app
-        .graphql_as(
-            Some(&ann.token),
-            "mutation { createWorkspace(input: { name: \"Acme\" }) { id } }",
-            json!({}),
-        )
-        .await;
-    let workspace = created.data()["createWorkspace"]["id"]
-        .as_str()
-        .expect("a workspace id")
-        .to_owned();
+    let workspace = crate::chat::create_workspace(&app, &ann, "Acme").await;
     let (mut ws, outcome) = init(&app, WsProtocol::TransportWs, &ann.token).await;
     assert!(matches!(outcome, InitOutcome::Ack));
 
