@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20260101_000001_seed_schema;
 mod m20260201_000001_sessions;
 mod m20261126_000001_chat;
+pub mod m20261207_000001_object_ids;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000001_seed_schema::Migration),
             Box::new(m20260201_000001_sessions::Migration),
             Box::new(m20261126_000001_chat::Migration),
+            Box::new(m20261207_000001_object_ids::Migration),
         ]
     }
 }

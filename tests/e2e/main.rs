@@ -17,6 +17,7 @@ mod db_outage;
 mod deployment;
 mod domain;
 mod fuzz;
+mod global_ids;
 mod graphiql;
 mod http;
 mod http_limits;

@@ -144,12 +144,23 @@ impl From<sea_orm::DbErr> for Error {
 
 impl From<Arc<sea_orm::DbErr>> for Error {
     fn from(err: Arc<sea_orm::DbErr>) -> Self {
-        if is_unavailable(&err) {
+        if claims_a_taken_id(&err) {
+            Self::id_taken()
+        } else if is_unavailable(&err) {
             Self::DatabaseUnavailable(err)
         } else {
             Self::Internal(err)
         }
     }
+}
+
+/// Whether `err` is the insert of an id another object holds: the `object_ids` registry's
+/// key (see the migration `m20261207_000001_object_ids`), whichever table was written.
+fn claims_a_taken_id(err: &sea_orm::DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(message)) if message.contains("object_ids")
+    )
 }
 
 /// Whether `err` says the database could not be reached, rather than that a statement

@@ -1,9 +1,12 @@
 //! Relay global object identification: the `Node` interface and the `node` and `nodes`
 //! root fields, so a client cache can refetch any object by its id alone.
 //!
-//! Ids are the rows' own UUIDs (v7, unique across tables), so an id does not say its type:
-//! a lookup probes every table's by-id loader at once, one batched statement per table
-//! however many ids are asked for. What the policy needs to decide (the task and project
+//! Ids are the rows' own UUIDs, unique across all tables: the database keeps every one in
+//! `object_ids`, whose key refuses a second object with an id (migration
+//! `m20261207_000001_object_ids`), so at most one table holds any id and the order of the
+//! probes below can't change the answer. An id does not say its type: a lookup probes every
+//! table's by-id loader at once, one batched statement per table however many ids are
+//! asked for. What the policy needs to decide (the task and project
 //! above a log, the viewer's roles) then loads in a fixed number of further batches, and
 //! only what the viewer may read is returned. Anything else is `null`, exactly like an
 //! unknown id, so a client never learns that an object it may not see exists.

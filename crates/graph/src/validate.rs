@@ -12,9 +12,23 @@ pub fn id(field: &str, value: &ID) -> Result<Uuid> {
         .map_err(|_| Error::bad_input(field, format!("{field} is not a valid id")))
 }
 
-/// A client-chosen id on a create, when one was sent.
+/// A client-chosen id on a create, when one was sent: a random (version 4) or
+/// time-ordered (version 7) UUID, the two kinds a client can make without coordinating
+/// with anyone. Name-based ids (versions 3 and 5) collide by design when two clients name
+/// the same thing, and versions 1, 2 and 6 carry a machine's address; the nil and max UUIDs
+/// (versions 0 and 15) are nobody's.
 pub fn optional_id(field: &str, value: Option<&ID>) -> Result<Option<Uuid>> {
-    value.map(|value| id(field, value)).transpose()
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let id = id(field, value)?;
+    match id.get_version_num() {
+        4 | 7 => Ok(Some(id)),
+        _ => Err(Error::bad_input(
+            field,
+            format!("{field} must be a version 4 (random) or 7 (time-ordered) UUID"),
+        )),
+    }
 }
 
 /// A nullable field of an update: absent keeps the stored value (`None`), `null` clears it

@@ -201,9 +201,10 @@ impl WorkspaceQuery {
 /// What `createWorkspace` asks for.
 #[derive(InputObject)]
 pub struct CreateWorkspaceInput {
-    /// Optional client-chosen id (a UUID) for optimistic rendering and safe retries: the
-    /// same id with the same input returns the existing workspace; with different input it
-    /// is `CONFLICT`.
+    /// Optional client-chosen id for optimistic rendering and safe retries: a version 4
+    /// (random) or 7 (time-ordered) UUID, else `BAD_USER_INPUT`. The same id with the same
+    /// input returns the existing workspace; with different input, or when an object of any
+    /// other type has this id (ids are unique across all types), it is `CONFLICT` on `id`.
     pub id: Option<ID>,
     /// The workspace's name: 1–100 characters (trimmed), unique across the server.
     pub name: String,

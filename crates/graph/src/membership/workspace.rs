@@ -127,9 +127,10 @@ pub(crate) async fn members_of(
 /// and `email`.
 #[derive(InputObject)]
 pub struct AddWorkspaceMemberInput {
-    /// Optional client-chosen id (a UUID) for the membership, for optimistic rendering and
-    /// safe retries: the same id with the same input returns the existing membership; with
-    /// different input it is `CONFLICT` on `id`.
+    /// Optional client-chosen id for the membership (a version 4 or 7 UUID), for optimistic
+    /// rendering and safe retries: the same id with the same input returns the existing
+    /// membership; with different input, or when any other object has this id, it is
+    /// `CONFLICT` on `id`.
     pub id: Option<ID>,
     /// The workspace to add the account to.
     pub workspace_id: ID,
