@@ -88,6 +88,8 @@ const CREATE_PROJECT: &str =
 const CREATE_TASK: &str =
     "mutation C($input: CreateTaskInput!) { createTask(input: $input) { id } }";
 const LOG_TIME: &str = "mutation C($input: LogTimeInput!) { logTime(input: $input) { id } }";
+const SEND_MESSAGE: &str =
+    "mutation C($input: SendMessageInput!) { sendMessage(input: $input) { id content } }";
 const ADD_WORKSPACE_MEMBER: &str =
     "mutation C($input: AddWorkspaceMemberInput!) { addWorkspaceMember(input: $input) { id } }";
 const ADD_PROJECT_MEMBER: &str =
@@ -136,6 +138,11 @@ fn creates_adding(
             "logTime",
             LOG_TIME,
             json!({ "taskId": world.task, "hours": 2 }),
+        ),
+        (
+            "sendMessage",
+            SEND_MESSAGE,
+            json!({ "recipientEmail": world.bo.email, "content": format!("Hello {round}") }),
         ),
         (
             "addProjectMember",
@@ -303,4 +310,36 @@ async fn only_random_or_time_ordered_uuids_may_be_chosen() {
         data["createWorkspace"]["id"], random,
         "a version 4 UUID is taken"
     );
+}
+
+#[tokio::test]
+async fn a_retried_message_is_sent_once_and_another_with_its_id_is_a_conflict() {
+    let app = TestApp::spawn().await;
+    let world = world(&app).await;
+    let id = Uuid::now_v7().to_string();
+    let input = json!({ "id": id, "recipientEmail": world.bo.email, "content": "See you at 10" });
+    let first = ok(&app, &world.ann.token, SEND_MESSAGE, input.clone()).await;
+    let again = ok(&app, &world.ann.token, SEND_MESSAGE, input.clone()).await;
+    assert_eq!(first["sendMessage"]["id"], id.as_str());
+    assert_eq!(again, first, "the retry answers the message sent first");
+    let sent = crate::chat::messages(&app, &world.bo, json!({ "with": world.ann.email })).await;
+    assert_eq!(sent["totalCount"], 1, "sent once: {sent}");
+
+    for (what, token, input) in [
+        (
+            "other content",
+            &world.ann.token,
+            json!({ "id": id, "recipientEmail": world.bo.email, "content": "See you at 11" }),
+        ),
+        (
+            "another sender",
+            &world.bo.token,
+            json!({ "id": id, "recipientEmail": world.ann.email, "content": "See you at 10" }),
+        ),
+    ] {
+        let response = app
+            .graphql_as(Some(token), SEND_MESSAGE, json!({ "input": input }))
+            .await;
+        assert!(conflict_on_id(&response.body), "{what}: {}", response.body);
+    }
 }

@@ -18,7 +18,7 @@ use async_graphql::futures_util::Stream;
 use async_graphql::{Context, ID, InputObject, Object, Subscription};
 use chrono::{DateTime, SubsecRound, Utc};
 use entity::chat_message;
-use sea_orm::{ActiveModelTrait, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
@@ -35,6 +35,7 @@ use crate::context::{ContextExt, Viewer, begin_write};
 use crate::error::{Error, Result};
 use crate::loaders::{self, Count, UserByEmail, UserById};
 use crate::policy;
+use crate::retry;
 use crate::user::User;
 use crate::validate;
 
@@ -129,6 +130,12 @@ connection_types!(
 /// `sendMessage`'s input.
 #[derive(InputObject)]
 pub struct SendMessageInput {
+    /// Optional client-chosen id for the message (a version 4 or 7 UUID), for optimistic
+    /// rendering and safe retries: the same id from the same sender to the same recipient
+    /// with the same content returns the message sent first (sent once, counted once against
+    /// the rate limit); with anything else, or when any other object has this id, it is
+    /// `CONFLICT` on `id`.
+    pub id: Option<ID>,
     /// Who to write to: a member of one of your workspaces, or a client contact of one.
     pub recipient_email: String,
     /// 1–1,000 characters, not all blank; stored as sent.
@@ -368,6 +375,7 @@ impl ChatMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The recipient's address and the text.")] input: SendMessageInput,
     ) -> Result<Message> {
+        let id = validate::optional_id("id", input.id.as_ref())?;
         let recipient = validate::email("recipientEmail", &input.recipient_email)?;
         if input.content.trim().is_empty() {
             return Err(Error::bad_input("content", "content must not be blank"));
@@ -381,41 +389,55 @@ impl ChatMutation {
             ));
         }
         let chat = ctx.service::<Chat>()?;
-        chat.limiter.take(me.id)?;
         let db = ctx.db()?;
-        let reachable = policy::reachable_by_chat(db, me.id, &recipient).await?;
-        if !policy::send_message(reachable).is_allowed() {
-            return Err(Error::Forbidden);
-        }
-
-        let id = Uuid::now_v7();
-        let sealed = chat.keys.seal(
-            Binding {
-                id,
-                sender_id: me.id,
-                recipient_email: &recipient,
-            },
-            &input.content,
-        );
-        let txn = begin_write(db).await?;
-        let message = chat_message::ActiveModel {
-            id: Set(id),
-            sender_id: Set(me.id),
-            recipient_email: Set(recipient),
-            content: Set(sealed.content),
-            nonce: Set(sealed.nonce),
-            key_id: Set(sealed.key_id),
-            created_at: Set(Utc::now().trunc_subsecs(6)),
-            read_at: Set(None),
-        }
-        .insert(&txn)
-        .await?;
-        let staged = chat
-            .bus
-            .stage(&txn, ChatEvent::Message(message.clone()))
+        let find =
+            |id: Uuid| async move { Ok(chat_message::Entity::find_by_id(id).one(db).await?) };
+        // A retry is the same message: its sender, recipient and (opened) content.
+        let same = |existing: &chat_message::Model| {
+            existing.sender_id == me.id
+                && existing.recipient_email == recipient
+                && chat
+                    .keys
+                    .open(existing)
+                    .is_ok_and(|content| content == input.content)
+        };
+        let insert = || async {
+            chat.limiter.take(me.id)?;
+            let reachable = policy::reachable_by_chat(db, me.id, &recipient).await?;
+            if !policy::send_message(reachable).is_allowed() {
+                return Err(Error::Forbidden);
+            }
+            let id = id.unwrap_or_else(Uuid::now_v7);
+            let sealed = chat.keys.seal(
+                Binding {
+                    id,
+                    sender_id: me.id,
+                    recipient_email: &recipient,
+                },
+                &input.content,
+            );
+            let txn = begin_write(db).await?;
+            let message = chat_message::ActiveModel {
+                id: Set(id),
+                sender_id: Set(me.id),
+                recipient_email: Set(recipient.clone()),
+                content: Set(sealed.content),
+                nonce: Set(sealed.nonce),
+                key_id: Set(sealed.key_id),
+                created_at: Set(Utc::now().trunc_subsecs(6)),
+                read_at: Set(None),
+            }
+            .insert(&txn)
             .await?;
-        txn.commit().await?;
-        staged.deliver(&chat.bus);
+            let staged = chat
+                .bus
+                .stage(&txn, ChatEvent::Message(message.clone()))
+                .await?;
+            txn.commit().await?;
+            staged.deliver(&chat.bus);
+            Ok(message)
+        };
+        let message = retry::create_once(id, find, same, insert).await?;
         Ok(Message(message))
     }
 
