@@ -10,8 +10,8 @@ const config: CodegenConfig = {
     "generated/graphql.ts": {
       plugins: ["typescript", "typescript-operations", "typed-document-node"],
       config: {
-        // The schema's one custom scalar, an RFC 3339 string on the wire.
-        scalars: { DateTime: "string" },
+        // The schema's custom scalars, RFC 3339 strings on the wire (`Date` a full-date).
+        scalars: { DateTime: "string", Date: "string" },
         strictScalars: true,
         enumsAsTypes: true,
         useTypeImports: true,

@@ -206,7 +206,21 @@ async fn world(app: &TestApp) -> World {
     }
 }
 
+/// The seeded logs' span, for a report that names no range of its own (the default, the
+/// 366 days before now, would miss them).
+fn seeded_range() -> Value {
+    json!({
+        "from": (base() - Duration::days(7)).to_rfc3339(),
+        "to": (base() + Duration::days(30)).to_rfc3339(),
+    })
+}
+
 async fn report(app: &TestApp, who: &Account, ws: Uuid, groups: &[&str], range: Value) -> Value {
+    let range = if range.as_object().is_some_and(|range| range.is_empty()) {
+        seeded_range()
+    } else {
+        range
+    };
     let mut variables = json!({ "ws": ws.to_string(), "groupBy": groups });
     if let (Some(variables), Some(range)) = (variables.as_object_mut(), range.as_object()) {
         variables.extend(range.clone());
@@ -253,9 +267,14 @@ async fn time_report_sums_every_grouping_for_owners_and_admins() {
     let named = app
         .graphql_as(
             Some(&w.ann.token),
-            "query R($ws: ID!) { timeReport(workspaceId: $ws, groupBy: [USER, CLIENT, PROJECT, TASK, DAY]) {
+            "query R($ws: ID!, $from: DateTime, $to: DateTime) {
+                timeReport(workspaceId: $ws, groupBy: [USER, CLIENT, PROJECT, TASK, DAY], from: $from, to: $to) {
                 user { name } client { name } project { name } task { name } hours } }",
-            json!({ "ws": w.acme.to_string() }),
+            json!({
+                "ws": w.acme.to_string(),
+                "from": seeded_range()["from"],
+                "to": seeded_range()["to"],
+            }),
         )
         .await;
     let listed = named.data()["timeReport"].as_array().expect("rows").len();
@@ -441,4 +460,79 @@ async fn user_time_logs_show_what_the_viewer_may_read() {
     assert_eq!(listed[&w.ann.id], [2, 5, 8]);
     assert_eq!(listed[&w.bob.id], [3, 4, 1]);
     assert_eq!(listed[&w.cid.id], Vec::<i64>::new());
+}
+
+#[tokio::test]
+async fn a_time_report_spans_at_most_366_days_and_has_at_most_10000_rows() {
+    let app = TestApp::spawn().await;
+    let ann = app.sign_up("ann@example.io").await;
+    let ann_id = user_id(&ann);
+    let seed = Seed::new(&app.db);
+    let (acme, globex) = seed.workspace(&[(ann_id, Role::Owner)]).await;
+    let projects = seed.projects(&acme, globex.id, &[None]).await;
+    let mut tasks = Vec::new();
+    for _ in 0..11 {
+        tasks.extend(seed.tasks(&projects, 1000).await);
+    }
+    // An hour's log on each of 11,000 tasks, an hour ago.
+    let logs: Vec<(Uuid, Uuid, i32, i64)> = tasks
+        .iter()
+        .map(|(_, task)| (*task, ann_id, 1, -60))
+        .collect();
+    seed.logs(&logs).await;
+    let now = Utc::now();
+    let error_of = |body: &Value| {
+        let error = &body["errors"][0];
+        (
+            error["extensions"]["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            error["extensions"]["field"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    };
+
+    let year = json!({
+        "from": (now - Duration::days(366)).to_rfc3339(),
+        "to": now.to_rfc3339(),
+    });
+    let total = report(&app, &ann, acme.id, &[], year).await;
+    assert_eq!(total["data"]["timeReport"][0]["hours"], 11_000, "{total}");
+    let longer = json!({
+        "from": (now - Duration::days(367)).to_rfc3339(),
+        "to": now.to_rfc3339(),
+    });
+    let refused = report(&app, &ann, acme.id, &[], longer).await;
+    assert_eq!(
+        error_of(&refused),
+        ("BAD_USER_INPUT".into(), "from".into()),
+        "{refused}"
+    );
+
+    // Without `from` the report starts 366 days before `to`, and without `to` it ends now.
+    let defaults = app
+        .graphql_as(
+            Some(&ann.token),
+            "query R($ws: ID!) { timeReport(workspaceId: $ws, groupBy: []) { hours } }",
+            json!({ "ws": acme.id.to_string() }),
+        )
+        .await;
+    assert_eq!(defaults.data()["timeReport"][0]["hours"], 11_000);
+
+    let per_task = report(
+        &app,
+        &ann,
+        acme.id,
+        &["TASK"],
+        json!({ "from": (now - Duration::days(1)).to_rfc3339(), "to": now.to_rfc3339() }),
+    )
+    .await;
+    assert_eq!(
+        error_of(&per_task),
+        ("BAD_USER_INPUT".into(), "groupBy".into()),
+        "{per_task}"
+    );
 }

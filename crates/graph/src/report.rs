@@ -4,14 +4,17 @@
 use std::collections::{HashMap, HashSet};
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, Enum, ID, Object};
-use chrono::{DateTime, Utc};
+use async_graphql::{
+    Context, Enum, ID, InputValueError, InputValueResult, Object, Scalar, ScalarType, Value,
+};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::client::Client;
 use crate::context::ContextExt;
 use crate::error::{Error, Result};
 use crate::loaders::report::{ReportGroup, ReportRow, TimeReportOf};
+use crate::loaders::time_logs::TimeRange;
 use crate::loaders::{self, ClientById, Loaders, ProjectById, TaskById, UserById};
 use crate::policy::{self, WorkspaceAction};
 use crate::project::Project;
@@ -19,6 +22,47 @@ use crate::task::Task;
 use crate::time_log;
 use crate::user::User;
 use crate::validate;
+
+/// The most rows a time report may have; past it, `BAD_USER_INPUT` on `groupBy`.
+pub const MAX_ROWS: usize = 10_000;
+/// The longest span a time report may cover, in days (a leap year).
+pub const MAX_RANGE_DAYS: i64 = 366;
+
+/// A calendar day, `YYYY-MM-DD`: RFC 3339's `full-date`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Date(pub NaiveDate);
+
+/// A calendar day, `YYYY-MM-DD` (RFC 3339 `full-date`), without a time or an offset.
+#[Scalar(
+    name = "Date",
+    specified_by_url = "https://www.rfc-editor.org/rfc/rfc3339#section-5.6"
+)]
+impl ScalarType for Date {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map(Date)
+                .map_err(|_| InputValueError::custom("a Date is YYYY-MM-DD")),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}
+
+impl Date {
+    /// The day a report row's `YYYY-MM-DD` text names.
+    fn of_row(text: Option<&str>) -> Result<Option<Self>> {
+        text.map(|text| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map(Date)
+                .map_err(Error::internal)
+        })
+        .transpose()
+    }
+}
 
 /// A key a time report's rows are grouped by.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -84,15 +128,14 @@ impl TimeReportRow {
         self.task.as_ref()
     }
 
-    /// The day (UTC) as `YYYY-MM-DD`, when grouped by `DAY`.
-    async fn day(&self) -> Option<&str> {
-        self.row.day.as_deref()
+    /// The day (UTC), when grouped by `DAY`.
+    async fn day(&self) -> Result<Option<Date>> {
+        Date::of_row(self.row.day.as_deref())
     }
 
-    /// The first day (a Monday, UTC) of the ISO week as `YYYY-MM-DD`, when grouped by
-    /// `WEEK`.
-    async fn week(&self) -> Option<&str> {
-        self.row.week.as_deref()
+    /// The first day (a Monday, UTC) of the ISO week, when grouped by `WEEK`.
+    async fn week(&self) -> Result<Option<Date>> {
+        Date::of_row(self.row.week.as_deref())
     }
 
     /// The hours logged.
@@ -113,15 +156,20 @@ impl ReportQuery {
     /// of the `groupBy` keys and ordered by them (in the order given; people, clients,
     /// projects and tasks by id, days and weeks by date). An empty `groupBy` gives one row,
     /// the total. Workspace OWNERs and ADMINs see everyone's hours; other members see their
-    /// own, on the projects they may read. `NOT_FOUND` for a workspace the viewer is not a
-    /// member of; `BAD_USER_INPUT` on `groupBy` when a key repeats, on `to` when it is
-    /// before `from`.
+    /// own, on the projects they may read. A report spans at most 366 days and has at most
+    /// 10,000 rows. `NOT_FOUND` for a workspace the viewer is not a member of;
+    /// `BAD_USER_INPUT` on `groupBy` when a key repeats or the report would have more rows
+    /// than that (narrow the range or group by fewer keys), on `to` when it is before
+    /// `from`, on `from` when it is more than 366 days before `to`.
     async fn time_report(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The workspace to report on.")] workspace_id: ID,
-        #[graphql(desc = "Count logs at or after this instant.")] from: Option<DateTime<Utc>>,
-        #[graphql(desc = "Count logs before this instant.")] to: Option<DateTime<Utc>>,
+        #[graphql(desc = "Count logs at or after this instant; by default 366 days before `to`.")]
+        from: Option<DateTime<Utc>>,
+        #[graphql(desc = "Count logs before this instant; by default now.")] to: Option<
+            DateTime<Utc>,
+        >,
         #[graphql(
             desc = "The keys to group by, each at most once; rows sort by them in this order."
         )]
@@ -129,6 +177,19 @@ impl ReportQuery {
     ) -> Result<Vec<TimeReportRow>> {
         let workspace = validate::id("workspaceId", &workspace_id)?;
         let range = time_log::time_range("to", from, to)?;
+        let longest = Duration::days(MAX_RANGE_DAYS);
+        let to = range.to.unwrap_or_else(Utc::now);
+        let from = range.from.unwrap_or(to - longest);
+        if to - from > longest {
+            return Err(Error::bad_input(
+                "from",
+                format!("a report spans at most {MAX_RANGE_DAYS} days: move from closer to to"),
+            ));
+        }
+        let range = TimeRange {
+            from: Some(from),
+            to: Some(to),
+        };
         let mut seen = HashSet::new();
         if !group_by.iter().all(|group| seen.insert(*group)) {
             return Err(Error::bad_input(
@@ -147,6 +208,14 @@ impl ReportQuery {
         };
         let loader = ctx.service::<DataLoader<Loaders>>()?;
         let rows = loader.load_one(key).await?.unwrap_or_default();
+        if rows.len() > MAX_ROWS {
+            return Err(Error::bad_input(
+                "groupBy",
+                format!(
+                    "the report has more than {MAX_ROWS} rows: narrow from and to, or group by fewer keys"
+                ),
+            ));
+        }
         with_objects(ctx, loader, rows).await
     }
 }

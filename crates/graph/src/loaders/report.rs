@@ -146,6 +146,8 @@ fn report_statement(key: &TimeReportOf, backend: DatabaseBackend) -> SelectState
         Expr::col((time_log::Entity, time_log::Column::Hours)).sum(),
         Alias::new("hours"),
     );
+    // One row past the cap is enough to know the report is over it.
+    query.limit(u64::try_from(crate::report::MAX_ROWS).unwrap_or(u64::MAX) + 1);
     query
 }
 
