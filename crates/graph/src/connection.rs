@@ -218,17 +218,21 @@ pub struct PageInfo {
 /// Where a page sits in its connection.
 #[Object]
 impl PageInfo {
-    /// More items follow this page.
+    /// More items follow this page. Paging backward (`last`/`before`, as `messages`
+    /// allows), whether the page was asked for with `before`.
     async fn has_next_page(&self) -> bool {
         self.has_next_page
     }
 
-    /// Items precede this page (it was asked for with `after`).
+    /// Items precede this page. Paging forward (`first`/`after`), whether the page was
+    /// asked for with `after` (as Relay's specification allows: finding out more would cost
+    /// a statement); paging backward (`last`/`before`), whether more items precede it.
     async fn has_previous_page(&self) -> bool {
         self.has_previous_page
     }
 
-    /// The opaque cursor of the first item, if any.
+    /// The opaque cursor of the first item, if any; pass it as `before` (with `last`) for
+    /// the page before, where the connection pages backward.
     async fn start_cursor(&self) -> Option<String> {
         self.start.as_ref().map(|cursor| self.scope.encode(cursor))
     }
