@@ -263,3 +263,86 @@ async fn only_workspace_members_join_a_project() {
         assert_eq!(refused.error_code(), "BAD_USER_INPUT", "{input}");
     }
 }
+
+#[tokio::test]
+async fn the_last_owner_of_a_project_is_not_removed_with_their_workspace_membership() {
+    let app = TestApp::spawn().await;
+    let ann = app.sign_up("ann@example.io").await;
+    let bo = app.sign_up("bo@example.io").await;
+    let workspace = crate::chat::create_workspace(&app, &ann, "Acme").await;
+    crate::chat::add_member(&app, &ann, &workspace, &bo).await;
+    let run = |token: &str, query: &'static str, input: Value| {
+        let token = token.to_owned();
+        let app = &app;
+        async move {
+            app.graphql_as(Some(&token), query, json!({ "input": input }))
+                .await
+        }
+    };
+    let promoted = run(
+        &ann.token,
+        "mutation M($input: UpdateWorkspaceMemberRoleInput!) { updateWorkspaceMemberRole(input: $input) { role } }",
+        json!({ "workspaceId": workspace, "userId": bo.id, "role": "ADMIN" }),
+    )
+    .await;
+    assert_eq!(
+        promoted.data()["updateWorkspaceMemberRole"]["role"],
+        "ADMIN"
+    );
+    // Bo makes a project, and is its one OWNER.
+    let client = create(
+        &app,
+        &bo.token,
+        "mutation C($input: CreateClientInput!) { createClient(input: $input) { id } }",
+        json!({ "workspaceId": workspace, "name": "Globex" }),
+        "createClient",
+    )
+    .await;
+    let project = create(
+        &app,
+        &bo.token,
+        "mutation C($input: CreateProjectInput!) { createProject(input: $input) { id } }",
+        json!({ "workspaceId": workspace, "clientId": client, "name": "Launch" }),
+        "createProject",
+    )
+    .await;
+
+    const REMOVE: &str = "mutation R($input: RemoveWorkspaceMemberInput!) {
+        removeWorkspaceMember(input: $input) { id } }";
+    let refused = run(
+        &ann.token,
+        REMOVE,
+        json!({ "workspaceId": workspace, "userId": bo.id }),
+    )
+    .await;
+    assert_eq!(refused.error_code(), "CONFLICT", "{}", refused.body);
+    let members = app
+        .graphql_as(
+            Some(&ann.token),
+            "query P($id: ID!) { node(id: $id) { ... on Project { members { totalCount } } } }",
+            json!({ "id": project }),
+        )
+        .await;
+    assert_eq!(
+        members.data()["node"]["members"]["totalCount"],
+        1,
+        "nothing was removed: {}",
+        members.body
+    );
+
+    // With another OWNER on the project, Bo may go.
+    let added = run(
+        &ann.token,
+        "mutation A($input: AddProjectMemberInput!) { addProjectMember(input: $input) { id } }",
+        json!({ "projectId": project, "userId": ann.id, "role": "OWNER" }),
+    )
+    .await;
+    assert!(added.body.get("errors").is_none(), "{}", added.body);
+    let removed = run(
+        &ann.token,
+        REMOVE,
+        json!({ "workspaceId": workspace, "userId": bo.id }),
+    )
+    .await;
+    assert!(removed.body.get("errors").is_none(), "{}", removed.body);
+}

@@ -104,8 +104,8 @@ impl Client {
         self.0.created_at
     }
 
-    /// When the client's name or contact last changed (RFC 3339, UTC); equal to
-    /// `createdAt` until the first update.
+    /// When the client was last updated (RFC 3339, UTC): by any `update…` of it, even one
+    /// that changed nothing; equal to `createdAt` until the first.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -155,13 +155,14 @@ pub struct CreateClientInput {
     pub workspace_id: ID,
     /// The client's name: 1–100 characters (trimmed), unique within the workspace.
     pub name: String,
-    /// A valid email address, at most 255 characters.
+    /// A valid email address, at most 255 characters, stored lower-cased; blank means none.
     pub contact_email: Option<String>,
-    /// At most 20 digits, spaces and `+ - ( ) .`.
+    /// At most 20 digits, spaces and `+ - ( ) .`, with at least one digit; blank means none.
     pub contact_phone: Option<String>,
 }
 
-/// What `updateClient` changes; absent fields stay, `null` clears.
+/// What `updateClient` changes; absent fields stay, `null` clears the nullable ones (see
+/// each field).
 #[derive(InputObject)]
 pub struct UpdateClientInput {
     /// The id of the client to change.

@@ -49,7 +49,7 @@ pub const MAX_IDS: usize = 100;
 #[graphql(field(
     name = "id",
     ty = "ID",
-    desc = "The object's id, unique across all types (a UUID)."
+    desc = "The object's id, unique across all types (a UUID). Ids the server makes are time-ordered (UUIDv7), so a list \"oldest first\" or \"in the order they joined\" (which sorts by id) is in creation order; a client-chosen random (v4) id sorts by its value."
 ))]
 pub enum Node {
     User(User),

@@ -136,8 +136,8 @@ impl Project {
         self.0.created_at
     }
 
-    /// When the project's own fields last changed (RFC 3339, UTC); equal to `createdAt`
-    /// until the first update.
+    /// When the project was last updated (RFC 3339, UTC): by any `update…` of it, even one
+    /// that changed nothing; equal to `createdAt` until the first.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -253,7 +253,8 @@ pub struct CreateProjectInput {
     pub deadline: Option<DateTime<Utc>>,
 }
 
-/// What `updateProject` changes; absent fields stay, `null` clears.
+/// What `updateProject` changes; absent fields stay, `null` clears the nullable ones (see
+/// each field).
 #[derive(InputObject)]
 pub struct UpdateProjectInput {
     /// The id of the project to change.
@@ -265,7 +266,8 @@ pub struct UpdateProjectInput {
     pub description: MaybeUndefined<String>,
     /// A new due date-time (RFC 3339); `null` clears it.
     pub deadline: MaybeUndefined<DateTime<Utc>>,
-    /// Another client of the same workspace.
+    /// Another client of the same workspace (else `BAD_USER_INPUT`); absent or `null`
+    /// keeps the current one.
     pub client_id: Option<ID>,
 }
 

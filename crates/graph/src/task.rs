@@ -63,7 +63,8 @@ connection_types!(TaskConnection, TaskEdge, Task, "tasks");
 pub struct TaskFilterInput {
     /// Only tasks with this status.
     pub status: Option<TaskStatus>,
-    /// Case-insensitive part of the name.
+    /// Part of the name, at most 150 characters, ignoring case (ASCII letters only on
+    /// SQLite); empty matches every task.
     pub name_contains: Option<String>,
 }
 
@@ -78,7 +79,7 @@ pub enum TaskOrderField {
     Status,
 }
 
-/// A task list's order; ties fall back to creation order.
+/// A task list's order; ties fall back to id order (see `Node.id`), in the same direction.
 #[derive(InputObject)]
 pub struct TaskOrderInput {
     /// The sort key.
@@ -234,8 +235,8 @@ impl Task {
         self.0.created_at
     }
 
-    /// When the task's name, description or status last changed (RFC 3339, UTC); equal to
-    /// `createdAt` until the first update.
+    /// When the task was last updated (RFC 3339, UTC): by any `update…` of it, even one
+    /// that changed nothing; equal to `createdAt` until the first.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -274,7 +275,7 @@ pub struct CreateTaskInput {
     pub status: Option<TaskStatus>,
 }
 
-/// What `updateTask` changes; absent fields stay, `null` clears.
+/// What `updateTask` changes; absent fields stay, `null` clears the description.
 #[derive(InputObject)]
 pub struct UpdateTaskInput {
     /// The id of the task to change.

@@ -72,8 +72,8 @@ impl TimeLog {
         self.0.created_at
     }
 
-    /// When the log last changed (RFC 3339, UTC); equal to `createdAt` until the first
-    /// update.
+    /// When the log was last updated (RFC 3339, UTC): by any `update…` of it, even one
+    /// that changed nothing; equal to `createdAt` until the first.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -99,7 +99,7 @@ pub enum TimeLogOrderField {
     LoggedAt,
 }
 
-/// A time-log list's order; ties fall back to creation order.
+/// A time-log list's order; ties fall back to id order (see `Node.id`), in the same direction.
 #[derive(InputObject)]
 pub struct TimeLogOrderInput {
     /// The sort key.
@@ -298,8 +298,9 @@ impl TimeLogMutation {
         Ok(TimeLog(created))
     }
 
-    /// Changes a time log: its author, project OWNERs and ADMINs, workspace OWNERs and
-    /// ADMINs (other readers of the project get `FORBIDDEN`).
+    /// Changes a time log: its author while they may still read the project, project OWNERs
+    /// and ADMINs, workspace OWNERs and ADMINs (other readers of the project get
+    /// `FORBIDDEN`, anyone else `NOT_FOUND`).
     async fn update_time_log(
         &self,
         ctx: &Context<'_>,

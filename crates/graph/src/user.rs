@@ -106,8 +106,7 @@ impl User {
         self.model.created_at
     }
 
-    /// When the account's own fields last changed (RFC 3339, UTC); equal to `createdAt`
-    /// until the first change.
+    /// When the account was last saved (RFC 3339, UTC); equal to `createdAt` until then.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.model.updated_at
     }

@@ -58,8 +58,8 @@ impl Workspace {
         self.0.created_at
     }
 
-    /// When the workspace's name or description last changed (RFC 3339, UTC); equal to
-    /// `createdAt` until the first update.
+    /// When the workspace was last updated (RFC 3339, UTC): by any `update…` of it, even one
+    /// that changed nothing; equal to `createdAt` until the first.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }

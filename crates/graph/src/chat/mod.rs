@@ -136,7 +136,8 @@ pub struct SendMessageInput {
     /// the rate limit); with anything else, or when any other object has this id, it is
     /// `CONFLICT` on `id`.
     pub id: Option<ID>,
-    /// Who to write to: a member of one of your workspaces, or a client contact of one.
+    /// The recipient's address, in any letter case: a member of one of your workspaces or a
+    /// client contact of one (`BAD_USER_INPUT` when it is not an address, or is your own).
     pub recipient_email: String,
     /// 1–1,000 characters, not all blank; stored as sent.
     pub content: String,
@@ -368,8 +369,10 @@ pub struct ChatMutation;
 #[Object]
 impl ChatMutation {
     /// Sends a direct message. `FORBIDDEN` unless the recipient shares a workspace with
-    /// you or is a client contact of one of yours; `BAD_USER_INPUT` for an empty or
-    /// over-long content or a bad address; `RATE_LIMITED` past 30 messages a minute.
+    /// you or is a client contact of one of yours; `BAD_USER_INPUT` for blank or over-long
+    /// content, a bad address or your own, or a bad `id`; `CONFLICT` on an `id` already
+    /// used; `RATE_LIMITED` past the sender's limit (30 a minute unless configured, per
+    /// server instance; refused sends count).
     async fn send_message(
         &self,
         ctx: &Context<'_>,

@@ -325,7 +325,9 @@ pub(crate) async fn remove(ctx: &Context<'_>, level: Level, parent: &ID, user: &
     Ok(target)
 }
 
-/// Deletes `user_id`'s membership of `workspace_id` and of every project in it.
+/// Deletes `user_id`'s membership of `workspace_id` and of every project in it; `CONFLICT`
+/// when they are the last OWNER of one of those projects (a project keeps an OWNER, as
+/// `removeProjectMember` ensures).
 async fn remove_from_workspace(
     tx: &DatabaseTransaction,
     workspace_id: Uuid,
@@ -338,6 +340,18 @@ async fn remove_from_workspace(
         .into_tuple::<Uuid>()
         .all(tx)
         .await?;
+    let owned = project_user::Entity::find()
+        .select_only()
+        .column(project_user::Column::ProjectId)
+        .filter(project_user::Column::UserId.eq(user_id))
+        .filter(project_user::Column::ProjectId.is_in(projects.clone()))
+        .filter(project_user::Column::Role.eq(StoredRole::Owner))
+        .into_tuple::<Uuid>()
+        .all(tx)
+        .await?;
+    for project in owned {
+        ensure_another_owner(tx, Level::Project, project).await?;
+    }
     project_user::Entity::delete_many()
         .filter(project_user::Column::UserId.eq(user_id))
         .filter(project_user::Column::ProjectId.is_in(projects))

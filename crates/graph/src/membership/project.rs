@@ -73,8 +73,8 @@ impl ProjectMember {
         self.0.created_at
     }
 
-    /// When the membership last changed, i.e. its role (RFC 3339, UTC); equal to
-    /// `createdAt` until the first change.
+    /// When the membership's role was last set (RFC 3339, UTC), even to the role it had;
+    /// equal to `createdAt` until the first.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }

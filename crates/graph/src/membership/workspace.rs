@@ -76,8 +76,8 @@ impl WorkspaceMember {
         self.0.created_at
     }
 
-    /// When the membership last changed, i.e. its role (RFC 3339, UTC); equal to
-    /// `createdAt` until the first change.
+    /// When the membership's role was last set (RFC 3339, UTC), even to the role it had;
+    /// equal to `createdAt` until the first.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -211,8 +211,9 @@ impl WorkspaceMemberMutation {
     }
 
     /// Removes a member, and with them their memberships of the workspace's projects.
-    /// Anyone may remove themself (leave); the last OWNER can't (`CONFLICT`). Returns the
-    /// removed membership as it was.
+    /// Anyone may remove themself (leave); the last OWNER can't (`CONFLICT`), nor can the
+    /// last OWNER of one of its projects be removed (`CONFLICT`: give the project another
+    /// OWNER first). Returns the removed membership as it was.
     async fn remove_workspace_member(
         &self,
         ctx: &Context<'_>,
