@@ -229,6 +229,14 @@ impl Error {
     }
 }
 
+/// What a too-costly query is told: what to change, since nested connections at the
+/// default page size (`connection::DEFAULT_FIRST`, pinned by a test) are the usual cause.
+pub fn too_complex_message() -> String {
+    "Query is too complex: each connection costs its `first` (default 50) times the cost \
+     of one item; ask for smaller pages"
+        .to_owned()
+}
+
 /// Turns a violation of a known UNIQUE constraint into [`Error::Conflict`] on its field,
 /// at the call site, with `?` still working; any other database error stays `INTERNAL`.
 /// The API checks first where it can; this covers the race between check and write.
@@ -300,7 +308,7 @@ pub fn assign_codes(errors: &mut [async_graphql::ServerError]) {
         let code = if error.message == "Query is nested too deep." {
             code::QUERY_TOO_DEEP
         } else if error.message == "Query is too complex." {
-            error.message = crate::limits::too_complex_message();
+            error.message = too_complex_message();
             code::QUERY_TOO_COMPLEX
         } else if error
             .message
@@ -329,6 +337,16 @@ mod tests {
         let gql: async_graphql::Error = err.into();
         let ext = gql.extensions.unwrap_or_default();
         (gql.message, ext)
+    }
+
+    #[test]
+    fn the_too_complex_message_names_the_default_page_size() {
+        let default = format!("(default {})", crate::connection::DEFAULT_FIRST);
+        assert!(
+            too_complex_message().contains(&default),
+            "{}",
+            too_complex_message()
+        );
     }
 
     #[test]

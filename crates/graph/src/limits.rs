@@ -170,7 +170,7 @@ impl Limits {
         // each other twice down to one would still take validation exponential time.
         let Cost { cost, walked } = query_cost(doc, variables);
         if cost > self.max_complexity || walked > self.max_complexity {
-            let mut error = refusal(code::QUERY_TOO_COMPLEX, too_complex_message());
+            let mut error = refusal(code::QUERY_TOO_COMPLEX, crate::error::too_complex_message());
             if let Some(extensions) = error.extensions.as_mut() {
                 extensions.set("cost", cost_report(cost, self.max_complexity));
             }
@@ -178,14 +178,6 @@ impl Limits {
         }
         Ok(cost)
     }
-}
-
-/// What a too-costly query is told: what to change, since nested connections at the
-/// default page size are the usual cause.
-pub fn too_complex_message() -> String {
-    "Query is too complex: each connection costs its `first` (default 50) times the cost \
-     of one item; ask for smaller pages"
-        .to_owned()
 }
 
 /// `extensions.cost` of a response: the query's cost and the most a query may cost.

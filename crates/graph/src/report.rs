@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::client::Client;
 use crate::context::ContextExt;
 use crate::error::{Error, Result};
+pub use crate::loaders::report::MAX_ROWS;
 use crate::loaders::report::{ReportGroup, ReportRow, TimeReportOf};
 use crate::loaders::time_logs::TimeRange;
 use crate::loaders::{self, ClientById, Loaders, ProjectById, TaskById, UserById};
@@ -23,8 +24,6 @@ use crate::time_log;
 use crate::user::User;
 use crate::validate;
 
-/// The most rows a time report may have; past it, `BAD_USER_INPUT` on `groupBy`.
-pub const MAX_ROWS: usize = 10_000;
 /// The longest span a time report may cover, in days (a leap year).
 pub const MAX_RANGE_DAYS: i64 = 366;
 

@@ -3,7 +3,7 @@
 //! One `SUM(hours) … GROUP BY` per kind of scope in a batch, joining `time_logs → tasks →
 //! projects` as far as the scope needs; logs themselves are never loaded. Sums above a
 //! single project (a workspace, a client, a member's hours in a workspace) count only the
-//! projects the viewer may read ([`policy::readable_projects`]), so a workspace USER never
+//! projects the viewer may read ([`access::readable_projects`]), so a workspace USER never
 //! learns the hours of projects they are not in.
 
 use std::collections::HashMap;
@@ -17,9 +17,9 @@ use sea_orm::sea_query::{
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value};
 use uuid::Uuid;
 
+use super::access;
 use super::time_logs::TimeRange;
 use super::{Loaders, per_group};
-use crate::policy;
 
 /// Whose hours to sum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -159,7 +159,7 @@ fn sum_statement(kind: Kind, range: TimeRange, targets: &[Target]) -> (SelectSta
         Kind::Client { viewer } | Kind::Workspace { viewer } | Kind::Member { viewer } => {
             join_tasks(&mut query);
             join_projects(&mut query);
-            query.cond_where(policy::readable_projects(viewer));
+            query.cond_where(access::readable_projects(viewer));
             let parent = if matches!(kind, Kind::Client { .. }) {
                 (project::Entity, project::Column::ClientId).into_column_ref()
             } else {

@@ -23,6 +23,7 @@ use crate::connection::Paged;
 use crate::context::ContextExt;
 use crate::error::{Error, Result};
 
+pub mod access;
 pub mod hours;
 pub mod members;
 pub mod pages;
@@ -231,7 +232,7 @@ by_id_loader!(ProjectMemberById, project_user);
 by_id_loader!(MessageById, chat_message);
 
 /// Loads the rows `query_of` selects for each viewer's ids, with that viewer's standing in
-/// each row's project ([`crate::policy::rows_with_access`]): one statement per viewer (a
+/// each row's project ([`access::rows_with_access`]): one statement per viewer (a
 /// request has one), keyed back by `key`.
 async fn with_access<E, K>(
     db: &DatabaseConnection,
@@ -239,7 +240,7 @@ async fn with_access<E, K>(
     query_of: impl Fn(Vec<Uuid>) -> sea_orm::Select<E>,
     columns: (sea_orm::sea_query::ColumnRef, sea_orm::sea_query::ColumnRef),
     key: impl Fn(Uuid, &E::Model) -> K,
-) -> Result<HashMap<K, (E::Model, crate::policy::ProjectAccess)>, Arc<DbErr>>
+) -> Result<HashMap<K, (E::Model, access::ProjectAccess)>, Arc<DbErr>>
 where
     E: EntityTrait,
     K: Eq + Hash,
@@ -251,8 +252,7 @@ where
     let mut loaded = HashMap::new();
     for (viewer, ids) in per_viewer {
         let (workspace, project) = columns.clone();
-        let rows =
-            crate::policy::rows_with_access(db, query_of(ids), viewer, workspace, project).await?;
+        let rows = access::rows_with_access(db, query_of(ids), viewer, workspace, project).await?;
         for row in rows {
             loaded.insert(key(viewer, &row.0), row);
         }
@@ -268,7 +268,7 @@ pub struct ProjectWithAccess {
 }
 
 impl Loader<ProjectWithAccess> for Loaders {
-    type Value = (project::Model, crate::policy::ProjectAccess);
+    type Value = (project::Model, access::ProjectAccess);
     type Error = Arc<DbErr>;
 
     async fn load(
@@ -298,7 +298,7 @@ pub struct TaskWithAccess {
 }
 
 impl Loader<TaskWithAccess> for Loaders {
-    type Value = (task::Model, crate::policy::ProjectAccess);
+    type Value = (task::Model, access::ProjectAccess);
     type Error = Arc<DbErr>;
 
     async fn load(

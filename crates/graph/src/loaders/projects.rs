@@ -1,7 +1,7 @@
 //! The projects of a workspace or of a client, as one viewer may see them: the keys behind
 //! `Workspace.projects`, `Client.projects` and their `totalCount`.
 //!
-//! Visibility is part of each statement ([`policy::readable_projects`]), so a project the
+//! Visibility is part of each statement ([`access::readable_projects`]), so a project the
 //! viewer may not read is neither loaded nor counted.
 
 use std::collections::HashMap;
@@ -14,10 +14,10 @@ use sea_orm::sea_query::Condition;
 use sea_orm::{ColumnTrait, DbErr};
 use uuid::Uuid;
 
+use super::access;
 use super::pages::{self, Layout};
 use super::{Loaders, per_group};
 use crate::connection::{Page, Paged};
-use crate::policy;
 
 /// What a project list belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -78,7 +78,7 @@ pub struct ProjectFilter {
 
 impl ProjectFilter {
     fn condition(self, viewer: Uuid) -> Condition {
-        let mut condition = Condition::all().add(policy::readable_projects(viewer));
+        let mut condition = Condition::all().add(access::readable_projects(viewer));
         if let Some(client) = self.client {
             condition = condition.add(project::Column::ClientId.eq(client));
         }

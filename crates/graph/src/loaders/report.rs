@@ -16,8 +16,11 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, QueryResult}
 use uuid::Uuid;
 
 use super::Loaders;
+use super::access;
 use super::time_logs::TimeRange;
-use crate::policy;
+
+/// The most rows a time report may have; past it, `BAD_USER_INPUT` on `groupBy`.
+pub const MAX_ROWS: usize = 10_000;
 
 /// What a report row can be grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -132,7 +135,7 @@ fn report_statement(key: &TimeReportOf, backend: DatabaseBackend) -> SelectState
         )
         .and_where(project::Column::WorkspaceId.eq(key.workspace))
         .cond_where(key.range.condition())
-        .cond_where(policy::readable_projects(key.viewer));
+        .cond_where(access::readable_projects(key.viewer));
     if let Some(user) = key.only_user {
         query.and_where(time_log::Column::UserId.eq(user));
     }
@@ -147,7 +150,7 @@ fn report_statement(key: &TimeReportOf, backend: DatabaseBackend) -> SelectState
         Alias::new("hours"),
     );
     // One row past the cap is enough to know the report is over it.
-    query.limit(u64::try_from(crate::report::MAX_ROWS).unwrap_or(u64::MAX) + 1);
+    query.limit(u64::try_from(MAX_ROWS).unwrap_or(u64::MAX) + 1);
     query
 }
 

@@ -3,7 +3,7 @@
 //!
 //! A task's logs are all readable once its project is (the caller checks); a user's logs
 //! span projects, so their statement keeps only the projects the viewer may read
-//! ([`policy::readable_projects`]).
+//! ([`access::readable_projects`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,10 +15,10 @@ use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, DbErr};
 use uuid::Uuid;
 
+use super::access;
 use super::pages::{self, Layout};
 use super::{Loaders, per_group};
 use crate::connection::{Page, Paged};
-use crate::policy;
 
 /// A span of time: `from` included, `to` excluded, either end open when absent. Half-open,
 /// so adjacent spans (one week, the next) never count a log twice.
@@ -116,7 +116,7 @@ impl ParentKind {
                         Expr::col((project::Entity, project::Column::Id))
                             .equals((task::Entity, task::Column::ProjectId)),
                     )
-                    .cond_where(policy::readable_projects(viewer))
+                    .cond_where(access::readable_projects(viewer))
                     .to_owned();
                 condition.add(
                     Expr::col((time_log::Entity, time_log::Column::TaskId))
