@@ -50,6 +50,63 @@ pub mod code {
     pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
     /// `extensions.persistedQuery` of a version other than 1.
     pub const PERSISTED_QUERY_NOT_SUPPORTED: &str = "PERSISTED_QUERY_NOT_SUPPORTED";
+
+    // Refusals of a whole request, made by the server before GraphQL runs.
+
+    /// `POST /graphql` without `Content-Type: application/json` (415).
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
+    /// A body over the size limit (413).
+    pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
+    /// A body or URL that is not a GraphQL request (400).
+    pub const BAD_REQUEST: &str = "BAD_REQUEST";
+    /// A batch of more operations than the limit; none of them ran (400).
+    pub const BATCH_TOO_LARGE: &str = "BATCH_TOO_LARGE";
+    /// As many requests in flight as the server takes; retry (503).
+    pub const OVERLOADED: &str = "OVERLOADED";
+    /// The client accepts neither `application/graphql-response+json` nor
+    /// `application/json` (406).
+    pub const NOT_ACCEPTABLE: &str = "NOT_ACCEPTABLE";
+    /// A mutation or subscription sent as `GET` (405, `Allow: POST`): `GET` must not
+    /// change data, so a link or an image tag can't make a user's browser run one.
+    pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
+    /// A WebSocket `subscribe` past the limit of operations running on one socket.
+    pub const TOO_MANY_SUBSCRIPTIONS: &str = "TOO_MANY_SUBSCRIPTIONS";
+    /// A WebSocket `connection_init` for an account that has as many sockets open as it
+    /// may (the socket then closes with 4420).
+    pub const TOO_MANY_SOCKETS: &str = "TOO_MANY_SOCKETS";
+
+    /// Every code above with the HTTP status of a response that carries it as a refusal of
+    /// the whole request (`None`: it comes in a 200 beside whatever data resolved, or on
+    /// a WebSocket). `DATABASE_UNAVAILABLE` is a 503 only when the session lookup before
+    /// GraphQL fails; `TIMEOUT` is a 504 over HTTP.
+    pub const ALL: [(&str, Option<u16>); 26] = [
+        (UNAUTHENTICATED, None),
+        (FORBIDDEN, None),
+        (NOT_FOUND, None),
+        (BAD_USER_INPUT, None),
+        (CONFLICT, None),
+        (RATE_LIMITED, None),
+        (INTERNAL, None),
+        (TIMEOUT, Some(504)),
+        (DATABASE_UNAVAILABLE, Some(503)),
+        (GRAPHQL_VALIDATION_FAILED, None),
+        (QUERY_TOO_DEEP, None),
+        (QUERY_TOO_COMPLEX, None),
+        (TOO_MANY_ALIASES, None),
+        (QUERY_TOO_LARGE, None),
+        (INTROSPECTION_DISABLED, None),
+        (PERSISTED_QUERY_NOT_FOUND, None),
+        (PERSISTED_QUERY_NOT_SUPPORTED, None),
+        (UNSUPPORTED_MEDIA_TYPE, Some(415)),
+        (PAYLOAD_TOO_LARGE, Some(413)),
+        (BAD_REQUEST, Some(400)),
+        (BATCH_TOO_LARGE, Some(400)),
+        (OVERLOADED, Some(503)),
+        (NOT_ACCEPTABLE, Some(406)),
+        (METHOD_NOT_ALLOWED, Some(405)),
+        (TOO_MANY_SUBSCRIPTIONS, None),
+        (TOO_MANY_SOCKETS, None),
+    ];
 }
 
 /// Shorthand for resolver results.
@@ -296,6 +353,13 @@ impl From<Error> for async_graphql::Error {
 /// Applied to whole responses at the executor's edge ([`crate::Api`]), not as a schema
 /// extension: with any extension installed async-graphql routes every field through the
 /// extension chain, which cost a wide query a sixth of its CPU.
+/// async-graphql's messages for the limits it checks itself: its `ServerError` has no kind
+/// to match, so these are recognised by their text, pinned by a test against the version
+/// in `Cargo.lock`.
+const ASYNC_GRAPHQL_TOO_DEEP: &str = "Query is nested too deep.";
+const ASYNC_GRAPHQL_TOO_COMPLEX: &str = "Query is too complex.";
+const ASYNC_GRAPHQL_TOO_MANY_DIRECTIVES: &str = "The number of directives on the field";
+
 pub fn assign_codes(errors: &mut [async_graphql::ServerError]) {
     for error in errors {
         if error
@@ -305,15 +369,12 @@ pub fn assign_codes(errors: &mut [async_graphql::ServerError]) {
         {
             continue;
         }
-        let code = if error.message == "Query is nested too deep." {
+        let code = if error.message == ASYNC_GRAPHQL_TOO_DEEP {
             code::QUERY_TOO_DEEP
-        } else if error.message == "Query is too complex." {
+        } else if error.message == ASYNC_GRAPHQL_TOO_COMPLEX {
             error.message = too_complex_message();
             code::QUERY_TOO_COMPLEX
-        } else if error
-            .message
-            .starts_with("The number of directives on the field")
-        {
+        } else if error.message.starts_with(ASYNC_GRAPHQL_TOO_MANY_DIRECTIVES) {
             code::QUERY_TOO_COMPLEX
         } else if error.path.is_empty() {
             code::GRAPHQL_VALIDATION_FAILED
@@ -337,6 +398,80 @@ mod tests {
         let gql: async_graphql::Error = err.into();
         let ext = gql.extensions.unwrap_or_default();
         (gql.message, ext)
+    }
+
+    /// A schema of one field that async-graphql itself refuses past its limits.
+    struct Probe;
+
+    #[async_graphql::Object]
+    impl Probe {
+        async fn nested(&self) -> Probe {
+            Probe
+        }
+
+        async fn leaf(&self) -> i32 {
+            1
+        }
+    }
+
+    #[tokio::test]
+    async fn async_graphql_s_limit_messages_are_the_ones_recognised() {
+        use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+        let run = |schema: Schema<Probe, EmptyMutation, EmptySubscription>, query: &str| {
+            let query = query.to_owned();
+            async move {
+                let mut response = schema.execute(query).await;
+                assign_codes(&mut response.errors);
+                let error = response.errors.first().cloned().expect("a refusal");
+                let code = error
+                    .extensions
+                    .as_ref()
+                    .and_then(|ext| ext.get("code").cloned());
+                (error.message, code)
+            }
+        };
+        let schema = || Schema::build(Probe, EmptyMutation, EmptySubscription);
+        let deep = run(
+            schema().limit_depth(2).finish(),
+            "{ nested { nested { leaf } } }",
+        )
+        .await;
+        assert_eq!(deep.1, Some(code::QUERY_TOO_DEEP.into()), "{}", deep.0);
+        let costly = run(
+            schema().limit_complexity(2).finish(),
+            "{ nested { nested { leaf } } }",
+        )
+        .await;
+        assert_eq!(
+            costly.1,
+            Some(code::QUERY_TOO_COMPLEX.into()),
+            "{}",
+            costly.0
+        );
+        assert_eq!(costly.0, too_complex_message());
+        let directives = run(
+            schema().limit_directives(1).finish(),
+            "{ leaf @skip(if: false) @include(if: true) }",
+        )
+        .await;
+        assert_eq!(
+            directives.1,
+            Some(code::QUERY_TOO_COMPLEX.into()),
+            "{}",
+            directives.0
+        );
+    }
+
+    #[test]
+    fn every_code_is_listed_once() {
+        let mut seen = std::collections::HashSet::new();
+        for (name, _) in code::ALL {
+            assert!(seen.insert(name), "{name} is listed twice");
+            assert!(
+                name.chars().all(|c| c.is_ascii_uppercase() || c == '_'),
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -94,25 +94,14 @@ impl HttpLimits {
     }
 }
 
-/// `extensions.code` of the refusals made before GraphQL runs.
+/// `extensions.code` of the refusals made before GraphQL runs: listed, with every other
+/// code, in [`graph::error::code`].
 pub mod refusal {
-    pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
-    pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
-    pub const BAD_REQUEST: &str = "BAD_REQUEST";
-    pub const BATCH_TOO_LARGE: &str = "BATCH_TOO_LARGE";
-    pub const OVERLOADED: &str = "OVERLOADED";
-    pub const TIMEOUT: &str = graph::error::code::TIMEOUT;
-    /// The client accepts neither `application/graphql-response+json` nor
-    /// `application/json` (406).
-    pub const NOT_ACCEPTABLE: &str = "NOT_ACCEPTABLE";
-    /// A mutation or subscription sent as `GET` (405, `Allow: POST`): `GET` must not
-    /// change data, so a link or an image tag can't make a user's browser run one.
-    pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
-    /// A WebSocket `subscribe` past the limit of operations running on one socket.
-    pub const TOO_MANY_SUBSCRIPTIONS: &str = "TOO_MANY_SUBSCRIPTIONS";
-    /// A WebSocket `connection_init` for an account that has as many sockets open as it
-    /// may (the socket then closes with 4420).
-    pub const TOO_MANY_SOCKETS: &str = "TOO_MANY_SOCKETS";
+    pub use graph::error::code::{
+        BAD_REQUEST, BATCH_TOO_LARGE, METHOD_NOT_ALLOWED, NOT_ACCEPTABLE, OVERLOADED,
+        PAYLOAD_TOO_LARGE, TIMEOUT, TOO_MANY_SOCKETS, TOO_MANY_SUBSCRIPTIONS,
+        UNSUPPORTED_MEDIA_TYPE,
+    };
 }
 
 /// Counts the SQL statements the server's pool runs. A request reports the difference
