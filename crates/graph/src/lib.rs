@@ -24,6 +24,7 @@ pub mod project;
 pub mod report;
 pub mod retry;
 pub mod role;
+pub mod sliding_window;
 pub mod task;
 pub mod time_limit;
 pub mod time_log;

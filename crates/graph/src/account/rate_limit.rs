@@ -5,12 +5,11 @@
 //! the limit. That still turns an online guessing attack from millions of tries into
 //! dozens, which is the point; a shared store can come when there are many instances.
 
-use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::sliding_window::SlidingWindow;
 
 /// Failures allowed per email within [`WINDOW`].
 pub const PER_EMAIL: usize = 10;
@@ -18,9 +17,6 @@ pub const PER_EMAIL: usize = 10;
 pub const PER_ADDRESS: usize = 50;
 /// The sliding window.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Past this many tracked keys, expired ones are swept on the next failure, so memory
-/// stays bounded by the attempts of one window.
-const SWEEP_ABOVE: usize = 10_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
@@ -29,9 +25,17 @@ enum Key {
 }
 
 /// Counts failed log-ins. Cheap to clone; clones share the counts.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct LoginLimiter {
-    failures: Arc<Mutex<HashMap<Key, VecDeque<Instant>>>>,
+    failures: SlidingWindow<Key>,
+}
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        Self {
+            failures: SlidingWindow::new(WINDOW),
+        }
+    }
 }
 
 impl LoginLimiter {
@@ -49,26 +53,14 @@ impl LoginLimiter {
     /// Forgets the failures of `email` after a successful log-in (the address keeps its
     /// count: one success must not reset a spray across many accounts).
     pub fn record_success(&self, email: &str) {
-        if let Ok(mut failures) = self.failures.lock() {
-            failures.remove(&Key::Email(email.to_owned()));
-        }
+        self.failures.forget(&Key::Email(email.to_owned()));
     }
 
     fn check_at(&self, now: Instant, email: &str, address: Option<IpAddr>) -> Result<()> {
-        let Ok(mut failures) = self.failures.lock() else {
-            return Ok(());
-        };
-        let mut wait = Duration::ZERO;
-        for (key, limit) in keys(email, address) {
-            if let Some(times) = failures.get_mut(&key) {
-                prune(times, now);
-                if times.len() >= limit
-                    && let Some(oldest) = times.front()
-                {
-                    wait = wait.max(WINDOW.saturating_sub(now.duration_since(*oldest)));
-                }
-            }
-        }
+        let wait = keys(email, address)
+            .map(|(key, limit)| self.failures.wait(now, &key, limit))
+            .max()
+            .unwrap_or(Duration::ZERO);
         if wait.is_zero() {
             Ok(())
         } else {
@@ -79,23 +71,8 @@ impl LoginLimiter {
     }
 
     fn record_failure_at(&self, now: Instant, email: &str, address: Option<IpAddr>) {
-        let Ok(mut failures) = self.failures.lock() else {
-            return;
-        };
-        if failures.len() > SWEEP_ABOVE {
-            failures.retain(|_, times| {
-                prune(times, now);
-                !times.is_empty()
-            });
-        }
         for (key, limit) in keys(email, address) {
-            let times = failures.entry(key).or_default();
-            prune(times, now);
-            times.push_back(now);
-            // Only the newest `limit` matter for the decision.
-            while times.len() > limit {
-                times.pop_front();
-            }
+            self.failures.record(now, key, limit);
         }
     }
 }
@@ -103,15 +80,6 @@ impl LoginLimiter {
 fn keys(email: &str, address: Option<IpAddr>) -> impl Iterator<Item = (Key, usize)> {
     std::iter::once((Key::Email(email.to_owned()), PER_EMAIL))
         .chain(address.map(|address| (Key::Address(address), PER_ADDRESS)))
-}
-
-fn prune(times: &mut VecDeque<Instant>, now: Instant) {
-    while times
-        .front()
-        .is_some_and(|oldest| now.duration_since(*oldest) >= WINDOW)
-    {
-        times.pop_front();
-    }
 }
 
 #[cfg(test)]

@@ -1,27 +1,23 @@
 //! Per-sender rate limit on chat messages: a sliding window in memory, per instance (as
 //! the log-in limit; see `account::rate_limit`).
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::sliding_window::SlidingWindow;
 
 /// Messages a sender may send per [`WINDOW`] unless configured.
 pub const DEFAULT_PER_MINUTE: u32 = 30;
 /// The sliding window.
 pub const WINDOW: Duration = Duration::from_secs(60);
-/// Past this many tracked senders, idle ones are swept, so memory stays bounded by the
-/// senders of one window.
-const SWEEP_ABOVE: usize = 10_000;
 
 /// Counts sends per user. Cheap to clone; clones share the counts.
 #[derive(Clone)]
 pub struct SendLimiter {
     per_window: usize,
-    sent: Arc<Mutex<HashMap<Uuid, VecDeque<Instant>>>>,
+    sent: SlidingWindow<Uuid>,
 }
 
 impl Default for SendLimiter {
@@ -35,7 +31,7 @@ impl SendLimiter {
     pub fn new(per_minute: u32) -> Self {
         Self {
             per_window: usize::try_from(per_minute.max(1)).unwrap_or(usize::MAX),
-            sent: Arc::default(),
+            sent: SlidingWindow::new(WINDOW),
         }
     }
 
@@ -46,36 +42,11 @@ impl SendLimiter {
     }
 
     fn take_at(&self, now: Instant, sender: Uuid) -> Result<()> {
-        let Ok(mut sent) = self.sent.lock() else {
-            return Ok(());
-        };
-        if sent.len() > SWEEP_ABOVE {
-            sent.retain(|_, times| {
-                prune(times, now);
-                !times.is_empty()
-            });
-        }
-        let times = sent.entry(sender).or_default();
-        prune(times, now);
-        if times.len() >= self.per_window
-            && let Some(oldest) = times.front()
-        {
-            let wait = WINDOW.saturating_sub(now.duration_since(*oldest));
-            return Err(Error::RateLimited {
+        self.sent
+            .take(now, sender, self.per_window)
+            .map_err(|wait| Error::RateLimited {
                 retry_after_secs: wait.as_secs().max(1),
-            });
-        }
-        times.push_back(now);
-        Ok(())
-    }
-}
-
-fn prune(times: &mut VecDeque<Instant>, now: Instant) {
-    while times
-        .front()
-        .is_some_and(|at| now.duration_since(*at) >= WINDOW)
-    {
-        times.pop_front();
+            })
     }
 }
 
