@@ -31,7 +31,6 @@ const CLIENT_NAME: UniqueKey = UniqueKey {
     message: "this workspace already has a client with this name",
 };
 
-/// A customer of a workspace.
 pub struct Client(pub client::Model);
 
 /// A customer of a workspace.
@@ -185,7 +184,6 @@ deletion_types!(
     "client"
 );
 
-/// Writes to clients: workspace OWNERs and ADMINs.
 #[derive(Default)]
 pub struct ClientMutation;
 

@@ -206,7 +206,6 @@ impl PageScope {
     }
 }
 
-/// Where a page sits in its connection.
 pub struct PageInfo {
     pub has_next_page: bool,
     pub has_previous_page: bool,

@@ -63,7 +63,6 @@ pub enum Node {
     Message(Message),
 }
 
-/// Refetching objects by id.
 #[derive(Default)]
 pub struct NodeQuery;
 

@@ -34,7 +34,6 @@ const PROJECT_NAME: UniqueKey = UniqueKey {
     message: "this workspace already has a project with this name",
 };
 
-/// Work a workspace does for one of its clients.
 pub struct Project(pub project::Model);
 
 /// Work a workspace does for one of its clients.
@@ -216,7 +215,6 @@ pub(crate) async fn projects_of(
     ))
 }
 
-/// Reads of projects.
 #[derive(Default)]
 pub struct ProjectQuery;
 
@@ -278,7 +276,6 @@ deletion_types!(
     "project"
 );
 
-/// Writes to projects.
 #[derive(Default)]
 pub struct ProjectMutation;
 

@@ -93,8 +93,6 @@ impl From<TimeReportGroup> for ReportGroup {
     }
 }
 
-/// One row of a time report: the hours logged for one combination of the grouped-by keys.
-/// A key the report is not grouped by is `null`.
 pub struct TimeReportRow {
     row: ReportRow,
     user: Option<User>,
@@ -144,7 +142,6 @@ impl TimeReportRow {
     }
 }
 
-/// Reports over time logs.
 #[derive(Default)]
 pub struct ReportQuery;
 

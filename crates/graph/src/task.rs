@@ -53,7 +53,6 @@ impl From<TaskStatus> for StoredStatus {
     }
 }
 
-/// A unit of work in a project.
 pub struct Task(pub task::Model);
 
 connection_types!(TaskConnection, TaskEdge, Task, "tasks");
@@ -242,7 +241,6 @@ impl Task {
     }
 }
 
-/// Reads of tasks.
 #[derive(Default)]
 pub struct TaskQuery;
 
@@ -290,7 +288,6 @@ pub struct UpdateTaskInput {
 
 deletion_types!(DeleteTaskInput, DeleteTaskPayload, "deleteTask", "task");
 
-/// Writes to tasks.
 #[derive(Default)]
 pub struct TaskMutation;
 

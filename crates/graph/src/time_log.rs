@@ -27,7 +27,6 @@ use crate::validate;
 /// The most hours one log may hold: a day.
 pub const MAX_HOURS: i32 = 24;
 
-/// Hours a user spent on a task.
 pub struct TimeLog(pub time_log::Model);
 
 /// Hours a user spent on a task.
@@ -248,7 +247,6 @@ deletion_types!(
     "time log"
 );
 
-/// Writes to time logs.
 #[derive(Default)]
 pub struct TimeLogMutation;
 

@@ -142,7 +142,6 @@ impl User {
     }
 }
 
-/// Reads about the viewer.
 #[derive(Default)]
 pub struct UserQuery;
 

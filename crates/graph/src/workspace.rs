@@ -32,7 +32,6 @@ const WORKSPACE_NAME: UniqueKey = UniqueKey {
     field: "name",
     message: "a workspace with this name already exists",
 };
-/// A team's space: its members, clients and projects.
 pub struct Workspace(pub workspace::Model);
 
 /// A team's space: its members, clients and projects.
@@ -142,7 +141,6 @@ impl Workspace {
 
 connection_types!(WorkspaceConnection, WorkspaceEdge, Workspace, "workspaces");
 
-/// Reads of workspaces.
 #[derive(Default)]
 pub struct WorkspaceQuery;
 
@@ -231,7 +229,6 @@ deletion_types!(
     "workspace"
 );
 
-/// Writes to workspaces.
 #[derive(Default)]
 pub struct WorkspaceMutation;
 

@@ -61,7 +61,6 @@ pub struct AuthPayload {
     pub user: User,
 }
 
-/// Account mutations.
 #[derive(Default)]
 pub struct AccountMutation;
 

@@ -50,7 +50,6 @@ pub struct Chat {
     pub limiter: SendLimiter,
 }
 
-/// A direct message.
 pub struct Message(pub chat_message::Model);
 
 /// A direct message.
@@ -93,7 +92,6 @@ impl Message {
 
 connection_types!(MessageConnection, MessageEdge, Message, "messages");
 
-/// The viewer's messages with one counterpart, summed up.
 pub struct Conversation(store::ConversationRow);
 
 /// The viewer's messages with one counterpart, summed up.

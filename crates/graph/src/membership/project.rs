@@ -17,7 +17,6 @@ use crate::role::Role;
 use crate::time_log;
 use crate::user::User;
 
-/// A user's membership of a project.
 pub struct ProjectMember(pub project_user::Model);
 
 impl From<super::Row> for ProjectMember {
@@ -165,7 +164,6 @@ pub struct RemoveProjectMemberInput {
     pub user_id: ID,
 }
 
-/// Writes to project membership.
 #[derive(Default)]
 pub struct ProjectMemberMutation;
 

@@ -18,7 +18,6 @@ use crate::time_log;
 use crate::user::User;
 use crate::workspace::Workspace;
 
-/// A user's membership of a workspace.
 pub struct WorkspaceMember(pub workspace_user::Model);
 
 impl From<super::Row> for WorkspaceMember {
@@ -164,7 +163,6 @@ pub struct RemoveWorkspaceMemberInput {
     pub user_id: ID,
 }
 
-/// Writes to workspace membership.
 #[derive(Default)]
 pub struct WorkspaceMemberMutation;
 
