@@ -201,7 +201,7 @@ impl ClientMutation {
     ) -> Result<Client> {
         let id = validate::optional_id("id", input.id.as_ref())?;
         let workspace_id = validate::id("workspaceId", &input.workspace_id)?;
-        let name = validate::required_text("name", &input.name, 100)?;
+        let name = validate::required_text("name", &input.name, validate::NAME_CHARS)?;
         let contact_email = contact_email(input.contact_email.as_deref())?;
         let contact_phone = validate::phone("contactPhone", input.contact_phone.as_deref())?;
         policy::authorize_workspace(ctx, workspace_id, WorkspaceAction::ManageClients).await?;
@@ -239,11 +239,7 @@ impl ClientMutation {
         #[graphql(desc = "The client and the fields to change.")] input: UpdateClientInput,
     ) -> Result<Client> {
         let id = validate::id("id", &input.id)?;
-        let name = input
-            .name
-            .as_deref()
-            .map(|name| validate::required_text("name", name, 100))
-            .transpose()?;
+        let name = validate::name_patch(input.name.as_deref(), validate::NAME_CHARS)?;
         let contact_email =
             validate::patch(&input.contact_email, |email| contact_email(Some(email)))?;
         let contact_phone = validate::patch(&input.contact_phone, |phone| {

@@ -294,9 +294,12 @@ impl ProjectMutation {
         let id = validate::optional_id("id", input.id.as_ref())?;
         let workspace_id = validate::id("workspaceId", &input.workspace_id)?;
         let client_id = validate::id("clientId", &input.client_id)?;
-        let name = validate::required_text("name", &input.name, 100)?;
-        let description =
-            validate::optional_text("description", input.description.as_deref(), 500)?;
+        let name = validate::required_text("name", &input.name, validate::NAME_CHARS)?;
+        let description = validate::optional_text(
+            "description",
+            input.description.as_deref(),
+            validate::DESCRIPTION_CHARS,
+        )?;
         // Microseconds: what both backends keep, so a retry compares equal.
         let deadline = input.deadline.map(|at| at.trunc_subsecs(6));
         let viewer = *ctx.require_viewer()?;
@@ -350,14 +353,8 @@ impl ProjectMutation {
         #[graphql(desc = "The project and the fields to change.")] input: UpdateProjectInput,
     ) -> Result<Project> {
         let id = validate::id("id", &input.id)?;
-        let name = input
-            .name
-            .as_deref()
-            .map(|name| validate::required_text("name", name, 100))
-            .transpose()?;
-        let description = validate::patch(&input.description, |text| {
-            validate::optional_text("description", Some(text), 500)
-        })?;
+        let name = validate::name_patch(input.name.as_deref(), validate::NAME_CHARS)?;
+        let description = validate::description_patch(&input.description)?;
         let client_id = input
             .client_id
             .as_ref()

@@ -96,7 +96,7 @@ pub(crate) fn list_arguments(
 ) -> Result<(tasks::TaskFilter, tasks::TaskOrder)> {
     let filter = filter.unwrap_or_default();
     if let Some(needle) = &filter.name_contains {
-        validate::max_chars("filter.nameContains", needle, 150)?;
+        validate::max_chars("filter.nameContains", needle, validate::TASK_NAME_CHARS)?;
     }
     let filter = tasks::TaskFilter {
         status: filter.status.map(StoredStatus::from),
@@ -303,9 +303,12 @@ impl TaskMutation {
     ) -> Result<Task> {
         let id = validate::optional_id("id", input.id.as_ref())?;
         let project_id = validate::id("projectId", &input.project_id)?;
-        let name = validate::required_text("name", &input.name, 150)?;
-        let description =
-            validate::optional_text("description", input.description.as_deref(), 500)?;
+        let name = validate::required_text("name", &input.name, validate::TASK_NAME_CHARS)?;
+        let description = validate::optional_text(
+            "description",
+            input.description.as_deref(),
+            validate::DESCRIPTION_CHARS,
+        )?;
         let status = StoredStatus::from(input.status.unwrap_or(TaskStatus::Pending));
         policy::authorize_project(ctx, project_id, ProjectAction::WriteTasks).await?;
         let db = ctx.db()?;
@@ -340,14 +343,8 @@ impl TaskMutation {
         #[graphql(desc = "The task and the fields to change.")] input: UpdateTaskInput,
     ) -> Result<Task> {
         let id = validate::id("id", &input.id)?;
-        let name = input
-            .name
-            .as_deref()
-            .map(|name| validate::required_text("name", name, 150))
-            .transpose()?;
-        let description = validate::patch(&input.description, |text| {
-            validate::optional_text("description", Some(text), 500)
-        })?;
+        let name = validate::name_patch(input.name.as_deref(), validate::TASK_NAME_CHARS)?;
+        let description = validate::description_patch(&input.description)?;
         let found = authorize(ctx, id, ProjectAction::WriteTasks).await?;
         let mut change: task::ActiveModel = found.into();
         if let Some(name) = name {

@@ -264,8 +264,11 @@ impl TimeLogMutation {
         let id = validate::optional_id("id", input.id.as_ref())?;
         let task_id = validate::id("taskId", &input.task_id)?;
         let hours = hours(input.hours)?;
-        let description =
-            validate::optional_text("description", input.description.as_deref(), 500)?;
+        let description = validate::optional_text(
+            "description",
+            input.description.as_deref(),
+            validate::DESCRIPTION_CHARS,
+        )?;
         let viewer = *ctx.require_viewer()?;
         tasks::authorize(ctx, task_id, ProjectAction::LogTime).await?;
         let db = ctx.db()?;
@@ -306,9 +309,7 @@ impl TimeLogMutation {
     ) -> Result<TimeLog> {
         let id = validate::id("id", &input.id)?;
         let hours = input.hours.map(hours).transpose()?;
-        let description = validate::patch(&input.description, |text| {
-            validate::optional_text("description", Some(text), 500)
-        })?;
+        let description = validate::description_patch(&input.description)?;
         let found = authorize_edit(ctx, id).await?;
         let mut change: time_log::ActiveModel = found.into();
         if let Some(hours) = hours {

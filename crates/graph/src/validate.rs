@@ -44,6 +44,31 @@ pub fn patch<T>(
     }
 }
 
+/// The longest name of a workspace, client or project (the seed schema's `VARCHAR(100)`).
+pub const NAME_CHARS: usize = 100;
+/// The longest task name (`VARCHAR(150)`).
+pub const TASK_NAME_CHARS: usize = 150;
+/// The longest description of anything (`VARCHAR(500)`).
+pub const DESCRIPTION_CHARS: usize = 500;
+/// The longest name of a person (`users.name VARCHAR(50)`).
+pub const PERSON_NAME_CHARS: usize = 50;
+
+/// A new name in an update: absent (or `null`) keeps the stored one, a value is checked as
+/// on create (1..=`max` characters after trimming).
+pub fn name_patch(value: Option<&str>, max: usize) -> Result<Option<String>> {
+    value
+        .map(|name| required_text("name", name, max))
+        .transpose()
+}
+
+/// A new description in an update: absent keeps it, `null` or blank clears it, a value is
+/// at most [`DESCRIPTION_CHARS`].
+pub fn description_patch(value: &MaybeUndefined<String>) -> Result<Option<Option<String>>> {
+    patch(value, |text| {
+        optional_text("description", Some(text), DESCRIPTION_CHARS)
+    })
+}
+
 /// An optional text of at most `max` characters; blank means none.
 pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
     let Some(text) = value.map(str::trim).filter(|text| !text.is_empty()) else {

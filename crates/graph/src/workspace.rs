@@ -244,9 +244,12 @@ impl WorkspaceMutation {
     ) -> Result<Workspace> {
         let viewer = *ctx.require_viewer()?;
         let id = validate::optional_id("id", input.id.as_ref())?;
-        let name = validate::required_text("name", &input.name, 100)?;
-        let description =
-            validate::optional_text("description", input.description.as_deref(), 500)?;
+        let name = validate::required_text("name", &input.name, validate::NAME_CHARS)?;
+        let description = validate::optional_text(
+            "description",
+            input.description.as_deref(),
+            validate::DESCRIPTION_CHARS,
+        )?;
         let db = ctx.db()?;
         let find = |id: Uuid| async move {
             let Some(existing) = workspace::Entity::find_by_id(id).one(db).await? else {
@@ -295,14 +298,8 @@ impl WorkspaceMutation {
         #[graphql(desc = "The workspace and the fields to change.")] input: UpdateWorkspaceInput,
     ) -> Result<Workspace> {
         let id = validate::id("id", &input.id)?;
-        let name = input
-            .name
-            .as_deref()
-            .map(|name| validate::required_text("name", name, 100))
-            .transpose()?;
-        let description = validate::patch(&input.description, |text| {
-            validate::optional_text("description", Some(text), 500)
-        })?;
+        let name = validate::name_patch(input.name.as_deref(), validate::NAME_CHARS)?;
+        let description = validate::description_patch(&input.description)?;
         let (found, _) = policy::authorize_workspace(ctx, id, WorkspaceAction::Update).await?;
         let db = ctx.db()?;
         if let Some(name) = &name {

@@ -75,7 +75,7 @@ impl AccountMutation {
         #[graphql(desc = "The new account's name, email, password and optional phone.")]
         input: SignUpInput,
     ) -> Result<AuthPayload> {
-        let name = validate::required_text("name", &input.name, 50)?;
+        let name = validate::required_text("name", &input.name, validate::PERSON_NAME_CHARS)?;
         let email = validate::email("email", &input.email)?;
         let phone = validate::phone("phone", input.phone.as_deref())?;
         let password = Password::new(input.password);
