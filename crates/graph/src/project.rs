@@ -295,11 +295,7 @@ impl ProjectMutation {
         let workspace_id = validate::id("workspaceId", &input.workspace_id)?;
         let client_id = validate::id("clientId", &input.client_id)?;
         let name = validate::required_text("name", &input.name, validate::NAME_CHARS)?;
-        let description = validate::optional_text(
-            "description",
-            input.description.as_deref(),
-            validate::DESCRIPTION_CHARS,
-        )?;
+        let description = validate::description(input.description.as_deref())?;
         // Microseconds: what both backends keep, so a retry compares equal.
         let deadline = input.deadline.map(|at| at.trunc_subsecs(6));
         let viewer = *ctx.require_viewer()?;

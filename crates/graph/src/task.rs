@@ -304,11 +304,7 @@ impl TaskMutation {
         let id = validate::optional_id("id", input.id.as_ref())?;
         let project_id = validate::id("projectId", &input.project_id)?;
         let name = validate::required_text("name", &input.name, validate::TASK_NAME_CHARS)?;
-        let description = validate::optional_text(
-            "description",
-            input.description.as_deref(),
-            validate::DESCRIPTION_CHARS,
-        )?;
+        let description = validate::description(input.description.as_deref())?;
         let status = StoredStatus::from(input.status.unwrap_or(TaskStatus::Pending));
         policy::authorize_project(ctx, project_id, ProjectAction::WriteTasks).await?;
         let db = ctx.db()?;

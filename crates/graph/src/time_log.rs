@@ -264,11 +264,7 @@ impl TimeLogMutation {
         let id = validate::optional_id("id", input.id.as_ref())?;
         let task_id = validate::id("taskId", &input.task_id)?;
         let hours = hours(input.hours)?;
-        let description = validate::optional_text(
-            "description",
-            input.description.as_deref(),
-            validate::DESCRIPTION_CHARS,
-        )?;
+        let description = validate::description(input.description.as_deref())?;
         let viewer = *ctx.require_viewer()?;
         tasks::authorize(ctx, task_id, ProjectAction::LogTime).await?;
         let db = ctx.db()?;

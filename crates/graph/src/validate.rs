@@ -61,12 +61,15 @@ pub fn name_patch(value: Option<&str>, max: usize) -> Result<Option<String>> {
         .transpose()
 }
 
+/// A description on a create: at most [`DESCRIPTION_CHARS`]; absent or blank means none.
+pub fn description(value: Option<&str>) -> Result<Option<String>> {
+    optional_text("description", value, DESCRIPTION_CHARS)
+}
+
 /// A new description in an update: absent keeps it, `null` or blank clears it, a value is
 /// at most [`DESCRIPTION_CHARS`].
 pub fn description_patch(value: &MaybeUndefined<String>) -> Result<Option<Option<String>>> {
-    patch(value, |text| {
-        optional_text("description", Some(text), DESCRIPTION_CHARS)
-    })
+    patch(value, |text| description(Some(text)))
 }
 
 /// An optional text of at most `max` characters; blank means none.

@@ -245,11 +245,7 @@ impl WorkspaceMutation {
         let viewer = *ctx.require_viewer()?;
         let id = validate::optional_id("id", input.id.as_ref())?;
         let name = validate::required_text("name", &input.name, validate::NAME_CHARS)?;
-        let description = validate::optional_text(
-            "description",
-            input.description.as_deref(),
-            validate::DESCRIPTION_CHARS,
-        )?;
+        let description = validate::description(input.description.as_deref())?;
         let db = ctx.db()?;
         let find = |id: Uuid| async move {
             let Some(existing) = workspace::Entity::find_by_id(id).one(db).await? else {
