@@ -71,13 +71,18 @@ async fn an_account_past_its_socket_cap_is_closed_with_4420_and_others_are_not()
 }
 
 #[tokio::test]
-async fn a_socket_past_the_instance_cap_is_closed_at_once_with_4421() {
+async fn a_socket_past_the_instance_cap_is_closed_at_its_connection_init_with_4421() {
     let app = TestApp::spawn_with_config(|config| config.ws_max_sockets = 1).await;
     let ann = app.sign_up("ann@example.com").await;
     for protocol in PROTOCOLS {
         let (open, outcome) = init(&app, protocol, &ann.token).await;
         assert!(matches!(outcome, InitOutcome::Ack), "{protocol:?}");
+        // A socket that has not sent `connection_init` holds no place.
+        let _waiting = app.ws(protocol).await;
         let mut refused = app.ws(protocol).await;
+        refused
+            .send(json!({ "type": "connection_init", "payload": bearer(&ann.token) }))
+            .await;
         let (code, reason) = refused.next_close().await.expect("a close frame");
         assert_eq!(code, 4421, "{protocol:?}: {reason}");
         drop(open);

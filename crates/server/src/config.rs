@@ -178,8 +178,8 @@ pub struct Config {
     #[arg(long, env = "WORKGRAPH_WS_MAX_SUBSCRIPTIONS", default_value_t = 100, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000), global = true)]
     pub ws_max_subscriptions: usize,
 
-    /// Most WebSockets open at once on this instance; past it, a new socket is closed with
-    /// 4421 once it has sent `connection_init`.
+    /// Most initialised WebSockets open at once on this instance; past it, a socket that
+    /// sends `connection_init` is closed with 4421.
     #[arg(long, env = "WORKGRAPH_WS_MAX_SOCKETS", default_value_t = 4_096, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000), global = true)]
     pub ws_max_sockets: usize,
 

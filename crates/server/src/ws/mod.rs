@@ -18,8 +18,10 @@
 //!   message (4400 where the protocol defines it) and on an operation before
 //!   `connection_ack` (4401);
 //! - never sends a close reason longer than a close frame holds (123 bytes);
-//! - closes a socket past the instance's socket cap at once with 4421, and one past its
-//!   account's cap at `connection_init` with 4420 (both may be retried later);
+//! - closes a socket whose `connection_init` would pass the instance's socket cap with
+//!   4421, or its account's with 4420 (both may be retried later); a socket that has not
+//!   sent `connection_init` holds no place (the init timeout and the connection cap bound
+//!   those);
 //! - runs queries and mutations under the HTTP request time limit (`TIMEOUT`), each with a
 //!   request id in its log span and its `INTERNAL` errors ([`executor`]).
 //!
@@ -65,8 +67,8 @@ mod sockets;
 use executor::SocketExecutor;
 use inbound::Inbound;
 use outbound::{Outbound, pump};
-use sockets::Slot;
 pub use sockets::Sockets;
+use sockets::{Full, Slot};
 
 /// The close codes this server sends.
 pub mod close {
@@ -200,12 +202,7 @@ async fn serve<F, R>(
     F: FnOnce(serde_json::Value) -> R + Send + 'static,
     R: Future<Output = async_graphql::Result<(Data, Uuid)>> + Send + 'static,
 {
-    let Some(slot) = settings.sockets.open(settings.max_sockets) else {
-        refuse_at_once(socket).await;
-        return;
-    };
     let shared = Shared::default();
-    shared.lock().slot = Some(slot);
     let (write, read) = socket.split();
     let (outbox, messages) = mpsc::channel(OUTBOX);
     let (hand_back, handed_back) = oneshot::channel();
@@ -225,7 +222,11 @@ async fn serve<F, R>(
         shared: shared.clone(),
     };
     let refusals = shared.clone();
-    let max_per_user = settings.max_sockets_per_user;
+    let (sockets, max_sockets, max_per_user) = (
+        settings.sockets.clone(),
+        settings.max_sockets,
+        settings.max_sockets_per_user,
+    );
     let executor = SocketExecutor {
         api: schema,
         timeout: settings.operation_timeout,
@@ -236,16 +237,26 @@ async fn serve<F, R>(
             async move {
                 let refused = match init.await {
                     Ok((data, user)) => {
-                        if refusals.lock().claim(user, max_per_user) {
-                            return Ok(data);
-                        }
-                        let err = async_graphql::Error::new(
-                            "this account has as many sockets open as it may",
-                        )
-                        .extend_with(|_, extensions| {
-                            extensions.set("code", refusal::TOO_MANY_SOCKETS);
-                        });
-                        (err, Refusal::TooManySockets)
+                        let (message, refused) =
+                            match sockets.admit(user, max_sockets, max_per_user) {
+                                Ok(slot) => {
+                                    refusals.lock().slot = Some(slot);
+                                    return Ok(data);
+                                }
+                                Err(Full::Account) => (
+                                    "this account has as many sockets open as it may",
+                                    Refusal::TooManySockets,
+                                ),
+                                Err(Full::Instance) => (
+                                    "the server has as many sockets open as it takes",
+                                    Refusal::ServerFull,
+                                ),
+                            };
+                        let err =
+                            async_graphql::Error::new(message).extend_with(|_, extensions| {
+                                extensions.set("code", refusal::TOO_MANY_SOCKETS);
+                            });
+                        (err, refused)
                     }
                     Err(err) => {
                         let refusal = Refusal::of(&err);
@@ -274,18 +285,6 @@ async fn serve<F, R>(
     }
 }
 
-/// Closes a socket past the instance's cap as soon as it is open, with
-/// [`close::TOO_MANY_SOCKETS`].
-async fn refuse_at_once(mut socket: WebSocket) {
-    let frame = outbound::close_message(close::TOO_MANY_SOCKETS, "Too many sockets open".into());
-    if socket.send(frame).await.is_ok() {
-        let _ = tokio::time::timeout(CLOSE_GRACE, async {
-            while let Some(Ok(_)) = socket.recv().await {}
-        })
-        .await;
-    }
-}
-
 /// After our close frame: reads (and drops) what the client still sends until its close
 /// frame answers ours, for at most [`CLOSE_GRACE`], so the connection ends with the closing
 /// handshake rather than a reset.
@@ -307,15 +306,8 @@ struct Connection {
     running: HashSet<String>,
     /// Why `connection_init` was refused, once it was.
     refusal: Option<Refusal>,
-    /// The socket's place in the instance's counts.
+    /// The socket's place in the instance's counts, once `connection_init` was accepted.
     slot: Option<Slot>,
-}
-
-impl Connection {
-    /// Counts the socket as `user`'s unless `user` has `max` open already.
-    fn claim(&mut self, user: Uuid, max: usize) -> bool {
-        self.slot.as_mut().is_some_and(|slot| slot.claim(user, max))
-    }
 }
 
 impl Shared {
@@ -337,6 +329,8 @@ enum Refusal {
     Unavailable,
     /// The account has as many sockets open as it may.
     TooManySockets,
+    /// The instance has as many sockets open as it takes.
+    ServerFull,
 }
 
 impl Refusal {
@@ -358,6 +352,7 @@ impl Refusal {
                 close::TOO_MANY_SOCKETS_FOR_ACCOUNT,
                 "Too many sockets open for this account",
             ),
+            Self::ServerFull => (close::TOO_MANY_SOCKETS, "Too many sockets open"),
         }
     }
 }

@@ -33,10 +33,28 @@ impl Sockets {
         })
     }
 
+    /// A place for a socket of `user`, unless the instance has `max` open or `user` has
+    /// `max_per_user`.
+    pub(super) fn admit(&self, user: Uuid, max: usize, max_per_user: usize) -> Result<Slot, Full> {
+        let mut slot = self.open(max).ok_or(Full::Instance)?;
+        if slot.claim(user, max_per_user) {
+            Ok(slot)
+        } else {
+            Err(Full::Account)
+        }
+    }
+
     /// How many sockets are open, in all.
     pub fn open_count(&self) -> usize {
         self.lock().open
     }
+}
+
+/// Which cap a socket would pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Full {
+    Instance,
+    Account,
 }
 
 /// One open socket's place in the counts; given back when dropped.
