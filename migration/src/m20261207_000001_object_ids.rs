@@ -6,7 +6,11 @@
 //! writes a row, the API, a seed, an import, claims the id in the same statement, and two
 //! concurrent creates of different types with one id can't both commit: the second waits on
 //! the first's key and fails on it), and each delete, cascades included, frees it again.
-//! A trigger rather than a write in each create: no code path can forget it.
+//! A trigger rather than a write in each create: no code path can forget it. Mind it when
+//! writing to these tables: on SQLite, `INSERT OR IGNORE`/`OR REPLACE` would extend its
+//! conflict rule to the trigger's insert (letting a taken id through, and `REPLACE` skips the
+//! delete trigger); on PostgreSQL, `ON CONFLICT DO NOTHING` covers the row's own table, not
+//! `object_ids`, so a taken id still fails. Nothing here writes either way today.
 //!
 //! The existing rows are registered on the way up. Ids the server made are UUIDv7 and
 //! cannot collide; should client-chosen ones have (before this migration, ids were checked

@@ -69,3 +69,34 @@ async fn graceful_shutdown_finishes_an_in_flight_request() {
         "no new connections after shutdown"
     );
 }
+
+#[tokio::test]
+async fn a_connection_that_does_not_finish_holds_the_stop_up_for_the_drain_time_only() {
+    // Drain time: the request timeout plus the write timeout, 2 s here; the header timeout
+    // alone would keep the half-sent head below open for a minute.
+    let mut app = TestApp::spawn_with_config(|config| {
+        config.request_timeout_secs = 1;
+        config.write_timeout_secs = 1;
+        config.header_timeout_secs = 60;
+    })
+    .await;
+    let mut stuck = TcpStream::connect(app.addr).await.expect("connect");
+    stuck
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .expect("half a head");
+    // The server has the connection once it answers another one.
+    let status = app
+        .http()
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("GET /healthz")
+        .status();
+    assert_eq!(status, 200);
+    let stopped = tokio::time::timeout(Duration::from_secs(20), app.shutdown()).await;
+    assert!(
+        matches!(stopped, Ok(Ok(Ok(())))),
+        "the stop ends after the drain time: {stopped:?}"
+    );
+}

@@ -67,6 +67,9 @@ pub struct ConnectionSettings {
     pub write_timeout: Duration,
     /// Most connections open at once (WebSockets included).
     pub max_connections: usize,
+    /// How long a stop waits for open connections to finish: a request's time limit and
+    /// the time to write its response.
+    pub drain_timeout: Duration,
 }
 
 impl ConnectionSettings {
@@ -78,6 +81,11 @@ impl ConnectionSettings {
             idle_timeout: Duration::from_secs(config.idle_timeout_secs),
             write_timeout: Duration::from_secs(config.write_timeout_secs),
             max_connections: configured.min(descriptor_room()).max(1),
+            drain_timeout: Duration::from_secs(
+                config
+                    .request_timeout_secs
+                    .saturating_add(config.write_timeout_secs),
+            ),
         }
     }
 }
@@ -170,7 +178,19 @@ pub async fn serve(
     drop(listener);
     drop(stopping);
     let _ = stop.send(());
-    stop.closed().await;
+    // A connection finishes its request in flight, then closes; one that can't within the
+    // drain time (a client reading a response a byte at a time) is left to the process's
+    // end rather than holding the stop up.
+    if tokio::time::timeout(settings.drain_timeout, stop.closed())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = stop.receiver_count(),
+            drain_secs = settings.drain_timeout.as_secs(),
+            "connections still open after the drain time; stopping without them"
+        );
+    }
     Ok(())
 }
 
@@ -407,8 +427,12 @@ impl AsyncRead for Guarded {
                     // Nothing started: end quietly, as if the client had closed.
                     return Poll::Ready(Ok(()));
                 }
-                // Best effort: a client that can't take these few bytes now gets none.
-                let _ = this.stream.try_write(REQUEST_TIMEOUT_RESPONSE);
+                // Best effort: a client that can't take these few bytes now gets none, and
+                // one whose last response is still being written gets none either (the
+                // 408 would land inside it).
+                if this.write_stall.is_none() {
+                    let _ = this.stream.try_write(REQUEST_TIMEOUT_RESPONSE);
+                }
                 Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::TimedOut,
                     "the request head did not arrive within the header timeout",

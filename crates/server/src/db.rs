@@ -165,10 +165,18 @@ impl From<sea_orm::sqlx::Error> for Probe {
     fn from(err: sea_orm::sqlx::Error) -> Self {
         use sea_orm::sqlx::Error;
         let refused = match &err {
-            // PostgreSQL answers 57P03 while it starts or stops and 53300 when it has no
-            // connection slot free; both pass. Anything else it answers at connect time
-            // (bad password, unknown role or database) stays so.
-            Error::Database(db) => !matches!(db.code().as_deref(), Some("57P03" | "53300")),
+            // What may pass: PostgreSQL's connection exceptions (class 08, which proxies
+            // such as PgBouncer also send), its shutting down or starting up (57P01–57P03)
+            // and a full house (53300); SQLite's busy or locked file (5, 6: another process
+            // migrating it). Anything else the database answers at connect time (a bad
+            // password, an unknown role or database, a file it can't open) stays so.
+            Error::Database(db) => !db.code().is_some_and(|code| {
+                code.starts_with("08")
+                    || matches!(
+                        code.as_ref(),
+                        "57P01" | "57P02" | "57P03" | "53300" | "5" | "6"
+                    )
+            }),
             Error::Configuration(_) | Error::Tls(_) => true,
             _ => false,
         };
@@ -203,9 +211,22 @@ async fn probe(url: &str) -> Result<(), Probe> {
 /// when zero); a refusal ends at once.
 pub async fn open_waiting(config: &Config, wait: Duration) -> Result<DatabaseConnection, DbError> {
     let give_up = tokio::time::Instant::now() + wait;
+    // One attempt against a host that drops packets could take minutes: each is cut at
+    // what is left of the wait, or at the acquire timeout when less is left.
+    let least = Duration::from_secs(config.db_acquire_timeout_secs);
     let mut pause = Duration::from_millis(250);
     loop {
-        match open(config).await {
+        let limit = give_up
+            .saturating_duration_since(tokio::time::Instant::now())
+            .max(least);
+        let attempt = match tokio::time::timeout(limit, open(config)).await {
+            Ok(outcome) => outcome,
+            Err(_elapsed) => Err(DbError::Connect {
+                url: redact_url(&config.database_url),
+                cause: format!("no answer within {} s", limit.as_secs()),
+            }),
+        };
+        match attempt {
             Err(err) if err.is_retryable() && tokio::time::Instant::now() + pause < give_up => {
                 tracing::warn!(error = %err, retry_in_ms = pause.as_millis(), "the database does not answer yet, retrying");
                 tokio::time::sleep(pause).await;
