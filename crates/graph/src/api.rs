@@ -7,16 +7,16 @@ use std::sync::Arc;
 
 use async_graphql::ServerError;
 
-use crate::{WorkgraphSchema, error, limits, persisted, plan};
+use crate::{WorkgraphSchema, error, persisted, plan, query_limits};
 
 /// The schema as the transports run it: every response leaves with a code on each error
-/// ([`error::assign_codes`]) and its cost ([`limits`]), over HTTP and WebSocket alike; a
+/// ([`error::assign_codes`]) and its cost ([`query_limits`]), over HTTP and WebSocket alike; a
 /// persisted query's document is filled in from its hash ([`persisted`]), and a document
-/// over the [`limits::Limits`] is refused before it runs.
+/// over the [`query_limits::Limits`] is refused before it runs.
 #[derive(Clone)]
 pub struct Api {
     pub schema: WorkgraphSchema,
-    pub limits: limits::Limits,
+    pub limits: query_limits::Limits,
     pub(crate) persisted: Option<Arc<persisted::PersistedQueries>>,
 }
 
@@ -32,7 +32,7 @@ impl Api {
         match &self.persisted {
             Some(persisted) => persisted.resolve(request),
             None if request.query.is_empty() && persisted::requested_hash(request)?.is_some() => {
-                Err(limits::refusal(
+                Err(error::refusal(
                     error::code::PERSISTED_QUERY_NOT_SUPPORTED,
                     "persisted queries are turned off on this server: send the document".to_owned(),
                 ))
@@ -110,7 +110,7 @@ impl async_graphql::Executor for Api {
         match cost {
             Some(cost) => response.extension(
                 "cost",
-                limits::cost_report(cost, self.limits.max_complexity),
+                query_limits::cost_report(cost, self.limits.max_complexity),
             ),
             None => response,
         }
@@ -157,7 +157,9 @@ impl async_graphql::Executor for Api {
             .map(move |mut response| {
                 error::assign_codes(&mut response.errors);
                 match cost {
-                    Some(cost) => response.extension("cost", limits::cost_report(cost, maximum)),
+                    Some(cost) => {
+                        response.extension("cost", query_limits::cost_report(cost, maximum))
+                    }
                     None => response,
                 }
             })

@@ -66,7 +66,7 @@ impl Client {
     /// The client's projects that the viewer may read (all of them for workspace OWNERs
     /// and ADMINs, else those the viewer is a member of), oldest first. `first` is at most
     /// 100 (default 50).
-    #[graphql(complexity = "crate::limits::connection_cost(first, child_complexity)")]
+    #[graphql(complexity = "crate::query_limits::connection_cost(first, child_complexity)")]
     async fn projects(
         &self,
         ctx: &Context<'_>,

@@ -286,6 +286,15 @@ impl Error {
     }
 }
 
+/// An error with `extensions.code` = `code`, for a request refused before it runs.
+pub(crate) fn refusal(code: &str, message: String) -> async_graphql::ServerError {
+    let mut error = async_graphql::ServerError::new(message, None);
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", code);
+    error.extensions = Some(extensions);
+    error
+}
+
 /// What a too-costly query is told: what to change, since nested connections at the
 /// default page size (`connection::DEFAULT_FIRST`, pinned by a test) are the usual cause.
 pub fn too_complex_message() -> String {

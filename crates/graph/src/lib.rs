@@ -13,7 +13,6 @@ pub mod connection;
 pub mod context;
 pub mod deletion;
 pub mod error;
-pub mod limits;
 pub mod loaders;
 pub mod membership;
 pub mod node;
@@ -21,6 +20,7 @@ pub mod persisted;
 pub mod plan;
 pub mod policy;
 pub mod project;
+pub mod query_limits;
 pub mod report;
 pub mod retry;
 pub mod role;
@@ -106,7 +106,7 @@ pub struct Settings {
     /// The limits on documents; with `limits.introspection` off, introspection is refused
     /// and errors make no "did you mean" suggestions (for production, where
     /// `schema.graphql` is what code generators read).
-    pub limits: limits::Limits,
+    pub limits: query_limits::Limits,
     /// How many automatic persisted queries to keep ([`persisted`]); 0 turns them off.
     pub persisted_queries: usize,
 }
@@ -114,7 +114,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            limits: limits::Limits::default(),
+            limits: query_limits::Limits::default(),
             persisted_queries: 1_000,
         }
     }

@@ -16,7 +16,7 @@ use async_graphql::{Request, ServerError, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::code;
-use crate::limits::refusal;
+use crate::error::refusal;
 
 /// The documents kept, by hash; the oldest goes when `capacity` is reached.
 pub struct PersistedQueries {

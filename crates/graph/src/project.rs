@@ -75,7 +75,7 @@ impl Project {
 
     /// The project's tasks, oldest first unless `orderBy` says otherwise. `first` is at
     /// most 100 (default 50).
-    #[graphql(complexity = "crate::limits::connection_cost(first, child_complexity)")]
+    #[graphql(complexity = "crate::query_limits::connection_cost(first, child_complexity)")]
     async fn tasks(
         &self,
         ctx: &Context<'_>,
@@ -93,7 +93,7 @@ impl Project {
 
     /// The project's members, in the order they joined. `first` is at most 100 (default
     /// 50).
-    #[graphql(complexity = "crate::limits::connection_cost(first, child_complexity)")]
+    #[graphql(complexity = "crate::query_limits::connection_cost(first, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,

@@ -200,7 +200,7 @@ impl Task {
 
     /// The time logged on the task, oldest first unless `orderBy` says otherwise. `first`
     /// is at most 100 (default 50).
-    #[graphql(complexity = "crate::limits::connection_cost(first, child_complexity)")]
+    #[graphql(complexity = "crate::query_limits::connection_cost(first, child_complexity)")]
     async fn time_logs(
         &self,
         ctx: &Context<'_>,

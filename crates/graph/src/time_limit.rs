@@ -11,7 +11,7 @@ use async_graphql::Response;
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
 
 use crate::error::code;
-use crate::limits::refusal;
+use crate::error::refusal;
 
 /// How long the operation it comes with may run (in the request's or the socket's data).
 #[derive(Debug, Clone, Copy)]

@@ -115,7 +115,7 @@ impl User {
     /// the projects they are still a member of or administer), oldest first unless
     /// `orderBy` says otherwise. `first` is at most 100 (default 50). `UNAUTHENTICATED`
     /// without a session.
-    #[graphql(complexity = "crate::limits::connection_cost(first, child_complexity)")]
+    #[graphql(complexity = "crate::query_limits::connection_cost(first, child_complexity)")]
     async fn time_logs(
         &self,
         ctx: &Context<'_>,

@@ -65,7 +65,7 @@ impl Workspace {
 
     /// The workspace's members, in the order they joined. `first` is at most 100 (default
     /// 50).
-    #[graphql(complexity = "crate::limits::connection_cost(first, child_complexity)")]
+    #[graphql(complexity = "crate::query_limits::connection_cost(first, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -78,7 +78,7 @@ impl Workspace {
     }
 
     /// The workspace's clients by name. `first` is at most 100 (default 50).
-    #[graphql(complexity = "crate::limits::connection_cost(first, child_complexity)")]
+    #[graphql(complexity = "crate::query_limits::connection_cost(first, child_complexity)")]
     async fn clients(
         &self,
         ctx: &Context<'_>,
@@ -93,7 +93,7 @@ impl Workspace {
     /// The workspace's projects that the viewer may read (all of them for its OWNERs and
     /// ADMINs, else those the viewer is a member of), oldest first. `first` is at most 100
     /// (default 50).
-    #[graphql(complexity = "crate::limits::connection_cost(first, child_complexity)")]
+    #[graphql(complexity = "crate::query_limits::connection_cost(first, child_complexity)")]
     async fn projects(
         &self,
         ctx: &Context<'_>,
@@ -160,7 +160,7 @@ impl WorkspaceQuery {
 
     /// The workspaces the viewer is a member of, oldest first. `first` is at most 100
     /// (default 50). `UNAUTHENTICATED` without a session.
-    #[graphql(complexity = "crate::limits::connection_cost(first, child_complexity)")]
+    #[graphql(complexity = "crate::query_limits::connection_cost(first, child_complexity)")]
     async fn workspaces(
         &self,
         ctx: &Context<'_>,

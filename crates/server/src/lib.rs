@@ -59,13 +59,13 @@ fn schema(db: DatabaseConnection, config: &Config, bus: ChatBus) -> anyhow::Resu
         chat,
     };
     let settings = graph::Settings {
-        limits: graph::limits::Limits {
+        limits: graph::query_limits::Limits {
             max_depth: config.max_query_depth,
             max_complexity: config.max_query_cost,
             max_aliases: config.max_aliases,
             max_document_chars: config.max_query_chars,
             introspection: config.introspection,
-            ..graph::limits::Limits::default()
+            ..graph::query_limits::Limits::default()
         },
         persisted_queries: config.persisted_queries,
     };

@@ -196,7 +196,7 @@ pub struct ChatQuery;
 impl ChatQuery {
     /// The viewer's conversations, one per counterpart address, the most recently active
     /// first. `first` is at most 100 (default 50). `UNAUTHENTICATED` without a session.
-    #[graphql(complexity = "crate::limits::connection_cost(first, child_complexity)")]
+    #[graphql(complexity = "crate::query_limits::connection_cost(first, child_complexity)")]
     async fn conversations(
         &self,
         ctx: &Context<'_>,
@@ -246,7 +246,9 @@ impl ChatQuery {
     /// The viewer's messages with `with` (an address), newest first. Page back in time
     /// with `first`/`after` (at most 100, default 50), or forward from the oldest or from
     /// a cursor with `last`/`before`; a page stays stable while new messages arrive.
-    #[graphql(complexity = "crate::limits::connection_cost(first.or(last), child_complexity)")]
+    #[graphql(
+        complexity = "crate::query_limits::connection_cost(first.or(last), child_complexity)"
+    )]
     async fn messages(
         &self,
         ctx: &Context<'_>,

@@ -19,10 +19,10 @@ use std::collections::HashMap;
 use async_graphql::parser::types::{
     ExecutableDocument, FragmentSpread, OperationDefinition, Selection, SelectionSet,
 };
-use async_graphql::{ErrorExtensionValues, ServerError, Value, Variables};
+use async_graphql::{ServerError, Value, Variables};
 
 use crate::connection::DEFAULT_FIRST;
-use crate::error::code;
+use crate::error::{code, refusal, too_complex_message};
 
 /// The limits on one document. `Default` is what the server uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,15 +82,6 @@ pub fn connection_cost(first: Option<i32>, child_complexity: usize) -> usize {
         usize::try_from(n.clamp(0, 1_000)).unwrap_or(0)
     });
     first.max(1).saturating_mul(child_complexity).max(1)
-}
-
-/// An error with `extensions.code` = `code`, for a request refused before it runs.
-pub(crate) fn refusal(code: &str, message: String) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    let mut extensions = ErrorExtensionValues::default();
-    extensions.set("code", code);
-    error.extensions = Some(extensions);
-    error
 }
 
 impl Limits {
@@ -170,7 +161,7 @@ impl Limits {
         // each other twice down to one would still take validation exponential time.
         let Cost { cost, walked } = query_cost(doc, variables);
         if cost > self.max_complexity || walked > self.max_complexity {
-            let mut error = refusal(code::QUERY_TOO_COMPLEX, crate::error::too_complex_message());
+            let mut error = refusal(code::QUERY_TOO_COMPLEX, too_complex_message());
             if let Some(extensions) = error.extensions.as_mut() {
                 extensions.set("cost", cost_report(cost, self.max_complexity));
             }
