@@ -2,8 +2,8 @@
 //! (`account::rate_limit`) and the chat send limit (`chat::limit`) both stand on it.
 //!
 //! A key keeps the times of at most its limit's newest events, and past [`SWEEP_ABOVE`]
-//! keys the expired ones are swept on the next write, so memory stays bounded by what one
-//! window holds. A panic while the lock was held does not switch a limit off: the counts
+//! keys the expired ones are swept on a write (at most once a second), so memory stays
+//! bounded by what one window holds. A panic while the lock was held does not switch a limit off: the counts
 //! are still consistent (each change is one push or pop), and the next caller uses them.
 
 use std::collections::{HashMap, VecDeque};
@@ -11,25 +11,36 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-/// Past this many tracked keys, expired ones are swept on the next write.
+/// Past this many tracked keys, expired ones are swept on a write, at most once per
+/// [`SWEEP_EVERY`] (a sweep reads every key under the lock).
 const SWEEP_ABOVE: usize = 10_000;
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// The events per key of the last `window`. Cheap to clone; clones share the counts.
 #[derive(Clone)]
 pub struct SlidingWindow<K> {
     window: Duration,
-    events: Arc<Mutex<HashMap<K, VecDeque<Instant>>>>,
+    events: Arc<Mutex<Events<K>>>,
+}
+
+/// The times per key, and when they were last swept.
+struct Events<K> {
+    times: HashMap<K, VecDeque<Instant>>,
+    swept: Option<Instant>,
 }
 
 impl<K: Eq + Hash> SlidingWindow<K> {
     pub fn new(window: Duration) -> Self {
         Self {
             window,
-            events: Arc::default(),
+            events: Arc::new(Mutex::new(Events {
+                times: HashMap::new(),
+                swept: None,
+            })),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<K, VecDeque<Instant>>> {
+    fn lock(&self) -> MutexGuard<'_, Events<K>> {
         self.events.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -37,7 +48,7 @@ impl<K: Eq + Hash> SlidingWindow<K> {
     /// window: zero when it may now.
     pub fn wait(&self, now: Instant, key: &K, limit: usize) -> Duration {
         let mut events = self.lock();
-        let Some(times) = events.get_mut(key) else {
+        let Some(times) = events.times.get_mut(key) else {
             return Duration::ZERO;
         };
         self.wait_in(times, now, limit)
@@ -68,23 +79,27 @@ impl<K: Eq + Hash> SlidingWindow<K> {
 
     /// Forgets every event of `key`.
     pub fn forget(&self, key: &K) {
-        self.lock().remove(key);
+        self.lock().times.remove(key);
     }
 
     /// `key`'s times, swept of expired ones (and, with many keys, every other key too).
     fn entry<'a>(
         &self,
-        events: &'a mut HashMap<K, VecDeque<Instant>>,
+        events: &'a mut Events<K>,
         now: Instant,
         key: K,
     ) -> &'a mut VecDeque<Instant> {
-        if events.len() > SWEEP_ABOVE {
-            events.retain(|_, times| {
+        let due = events
+            .swept
+            .is_none_or(|at| now.saturating_duration_since(at) >= SWEEP_EVERY);
+        if events.times.len() > SWEEP_ABOVE && due {
+            events.times.retain(|_, times| {
                 self.prune(times, now);
                 !times.is_empty()
             });
+            events.swept = Some(now);
         }
-        let times = events.entry(key).or_default();
+        let times = events.times.entry(key).or_default();
         self.prune(times, now);
         times
     }
@@ -141,6 +156,18 @@ mod tests {
         assert_eq!(window.wait(now, &"ann", 2), Duration::from_secs(58));
         window.forget(&"ann");
         assert_eq!(window.wait(now, &"ann", 2), Duration::ZERO);
+    }
+
+    #[test]
+    fn expired_keys_are_swept_once_there_are_many() {
+        let window = SlidingWindow::new(Duration::from_secs(60));
+        let start = Instant::now();
+        for key in 0..=SWEEP_ABOVE {
+            window.record(start, key, 1);
+        }
+        let later = start + Duration::from_secs(61);
+        window.record(later, SWEEP_ABOVE + 1, 1);
+        assert_eq!(window.lock().times.len(), 1, "only the fresh key is left");
     }
 
     #[test]
