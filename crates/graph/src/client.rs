@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::connection::{Cursor, Page, Scope, Selection, SortValue, connection_types};
+use crate::connection::{Cursor, Scope, SortValue, connection_types};
 use crate::context::ContextExt;
 use crate::deletion::deletion_types;
 use crate::error::{DbResultExt, Error, Result, UniqueKey};
@@ -125,13 +125,10 @@ pub(crate) async fn clients_of(
         parent: workspace,
         order: "NAME_ASC",
     };
-    let selection = Selection::of(ctx);
-    let page = Page::forward(first, after.as_deref(), scope)?.counting(selection.total);
-    let key = ClientsOf {
-        workspace,
-        page: page.clone(),
-    };
-    let paged = loaders::page(ctx, selection.rows, key).await?;
+    let (paged, page) = loaders::connection_page(ctx, first, after.as_deref(), scope, |page| {
+        ClientsOf { workspace, page }
+    })
+    .await?;
     Ok(ClientConnection::build(
         paged,
         &page,

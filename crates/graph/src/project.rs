@@ -11,7 +11,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::client::Client;
-use crate::connection::{Cursor, Page, Scope, Selection, SortValue, connection_types};
+use crate::connection::{Cursor, Scope, SortValue, connection_types};
 use crate::context::ContextExt;
 use crate::deletion::deletion_types;
 use crate::error::{DbResultExt, Error, Result, UniqueKey};
@@ -188,15 +188,14 @@ pub(crate) async fn projects_of(
         parent: parent_id,
         order: "ID_ASC",
     };
-    let selection = Selection::of(ctx);
-    let page = Page::forward(first, after.as_deref(), scope)?.counting(selection.total);
-    let key = ProjectsOf {
-        parent,
-        viewer,
-        page: page.clone(),
-        filter,
-    };
-    let paged = loaders::page(ctx, selection.rows, key).await?;
+    let (paged, page) =
+        loaders::connection_page(ctx, first, after.as_deref(), scope, |page| ProjectsOf {
+            parent,
+            viewer,
+            page,
+            filter,
+        })
+        .await?;
     let count = ProjectCountOf {
         parent,
         viewer,

@@ -6,9 +6,7 @@ use entity::task::{self, TaskStatus as StoredStatus};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use uuid::Uuid;
 
-use crate::connection::{
-    Cursor, OrderDirection, Page, Scope, Selection, SortValue, connection_types,
-};
+use crate::connection::{Cursor, OrderDirection, Scope, SortValue, connection_types};
 use crate::context::ContextExt;
 use crate::deletion::deletion_types;
 use crate::error::{Error, Result};
@@ -139,15 +137,14 @@ pub(crate) async fn tasks_of(
         parent: project,
         order: &order_name,
     };
-    let selection = Selection::of(ctx);
-    let page = Page::forward(first, after.as_deref(), scope)?.counting(selection.total);
-    let key = tasks::TasksOf {
-        project,
-        page: page.clone(),
-        filter: filter.clone(),
-        order,
-    };
-    let paged = loaders::page(ctx, selection.rows, key).await?;
+    let (paged, page) =
+        loaders::connection_page(ctx, first, after.as_deref(), scope, |page| tasks::TasksOf {
+            project,
+            page,
+            filter: filter.clone(),
+            order,
+        })
+        .await?;
     let cursor_of = |row: &task::Model| Cursor {
         value: match order.field {
             tasks::TaskOrderField::CreatedAt => SortValue::Time(row.created_at),

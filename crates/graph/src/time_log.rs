@@ -7,9 +7,7 @@ use entity::time_log;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use uuid::Uuid;
 
-use crate::connection::{
-    Cursor, OrderDirection, Page, Scope, Selection, SortValue, connection_types,
-};
+use crate::connection::{Cursor, OrderDirection, Scope, SortValue, connection_types};
 use crate::context::ContextExt;
 use crate::deletion::deletion_types;
 use crate::error::{Error, Result};
@@ -153,15 +151,14 @@ pub(crate) async fn time_logs_of(
             "LOGGED_AT_ASC"
         },
     };
-    let selection = Selection::of(ctx);
-    let page = Page::forward(first, after.as_deref(), scope)?.counting(selection.total);
-    let key = TimeLogsOf {
-        parent,
-        page: page.clone(),
-        filter,
-        descending,
-    };
-    let paged = loaders::page(ctx, selection.rows, key).await?;
+    let (paged, page) =
+        loaders::connection_page(ctx, first, after.as_deref(), scope, |page| TimeLogsOf {
+            parent,
+            page,
+            filter,
+            descending,
+        })
+        .await?;
     let cursor_of = |row: &time_log::Model| Cursor {
         value: SortValue::Time(row.logged_at),
         id: row.id,

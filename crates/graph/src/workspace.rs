@@ -10,7 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::client::{self, ClientConnection};
-use crate::connection::{Cursor, Page, Scope, Selection, SortValue, connection_types};
+use crate::connection::{Cursor, Scope, SortValue, connection_types};
 use crate::context::ContextExt;
 use crate::deletion::deletion_types;
 use crate::error::{DbResultExt, Error, Result, UniqueKey};
@@ -175,13 +175,10 @@ impl WorkspaceQuery {
             parent: viewer,
             order: "ID_ASC",
         };
-        let selection = Selection::of(ctx);
-        let page = Page::forward(first, after.as_deref(), scope)?.counting(selection.total);
-        let key = WorkspacesOf {
-            user: viewer,
-            page: page.clone(),
-        };
-        let paged = loaders::page(ctx, selection.rows, key).await?;
+        let (paged, page) = loaders::connection_page(ctx, first, after.as_deref(), scope, |page| {
+            WorkspacesOf { user: viewer, page }
+        })
+        .await?;
         Ok(WorkspaceConnection::build(
             paged,
             &page,

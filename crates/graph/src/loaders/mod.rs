@@ -19,7 +19,7 @@ use entity::{
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::connection::Paged;
+use crate::connection::{Page, Paged, Scope, Selection};
 use crate::context::ContextExt;
 use crate::error::{Error, Result};
 
@@ -63,6 +63,28 @@ impl Count {
         };
         Ok(count.unwrap_or(0))
     }
+}
+
+/// One page of the connection field `ctx` resolves: the page `first`/`after` ask for
+/// within `scope` (counted in the same statement when `totalCount` is selected too), loaded
+/// through the batching loader by the key `key_of` makes of it; no rows are read when only
+/// `totalCount` is selected. Answers the rows and the page, for `XConnection::build`.
+pub async fn connection_page<K, M>(
+    ctx: &Context<'_>,
+    first: Option<i32>,
+    after: Option<&str>,
+    scope: Scope<'_>,
+    key_of: impl FnOnce(Page) -> K,
+) -> Result<(Paged<M>, Page)>
+where
+    Loaders: Loader<K, Value = Paged<M>, Error = Arc<DbErr>>,
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    M: Send + Sync + Clone + 'static,
+{
+    let selection = Selection::of(ctx);
+    let page = Page::forward(first, after, scope)?.counting(selection.total);
+    let paged = self::page(ctx, selection.rows, key_of(page.clone())).await?;
+    Ok((paged, page))
 }
 
 /// A connection's rows through the batching loader, or none when `wanted` is false (the

@@ -7,7 +7,7 @@ use entity::project_user;
 use uuid::Uuid;
 
 use super::{Level, Newcomer};
-use crate::connection::{Cursor, Page, Scope, Selection, SortValue, connection_types};
+use crate::connection::{Cursor, Scope, SortValue, connection_types};
 use crate::error::Result;
 use crate::loaders::hours::HoursScope;
 use crate::loaders::members::{ProjectMemberCountOf, ProjectMembersOf};
@@ -99,13 +99,10 @@ pub(crate) async fn members_of(
         parent: project,
         order: "ID_ASC",
     };
-    let selection = Selection::of(ctx);
-    let page = Page::forward(first, after.as_deref(), scope)?.counting(selection.total);
-    let key = ProjectMembersOf {
-        project,
-        page: page.clone(),
-    };
-    let paged = loaders::page(ctx, selection.rows, key).await?;
+    let (paged, page) = loaders::connection_page(ctx, first, after.as_deref(), scope, |page| {
+        ProjectMembersOf { project, page }
+    })
+    .await?;
     Ok(ProjectMemberConnection::build(
         paged,
         &page,

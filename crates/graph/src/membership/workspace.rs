@@ -7,7 +7,7 @@ use entity::workspace_user;
 use uuid::Uuid;
 
 use super::{Level, Newcomer};
-use crate::connection::{Cursor, Page, Scope, Selection, SortValue, connection_types};
+use crate::connection::{Cursor, Scope, SortValue, connection_types};
 use crate::context::ContextExt;
 use crate::error::Result;
 use crate::loaders::hours::HoursScope;
@@ -102,13 +102,10 @@ pub(crate) async fn members_of(
         parent: workspace,
         order: "ID_ASC",
     };
-    let selection = Selection::of(ctx);
-    let page = Page::forward(first, after.as_deref(), scope)?.counting(selection.total);
-    let key = WorkspaceMembersOf {
-        workspace,
-        page: page.clone(),
-    };
-    let paged = loaders::page(ctx, selection.rows, key).await?;
+    let (paged, page) = loaders::connection_page(ctx, first, after.as_deref(), scope, |page| {
+        WorkspaceMembersOf { workspace, page }
+    })
+    .await?;
     Ok(WorkspaceMemberConnection::build(
         paged,
         &page,
