@@ -42,6 +42,23 @@ async fn read_health(stream: &mut TcpStream) -> String {
     text.lines().next().unwrap_or_default().to_owned()
 }
 
+/// Waits, reading nothing, until the server has dropped `stream`: once it has (with our
+/// requests unread), the connection is reset and a write fails. Each write is a blank line,
+/// which HTTP allows between requests.
+async fn until_cut_off(stream: &mut TcpStream) {
+    let cut = tokio::time::timeout(DEADLINE, async {
+        let mut every = tokio::time::interval(Duration::from_millis(50));
+        loop {
+            every.tick().await;
+            if stream.write_all(b"\r\n").await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(cut.is_ok(), "the server kept a client that reads nothing");
+}
+
 async fn health_status(app: &TestApp) -> u16 {
     app.http()
         .get(app.url("/healthz"))
@@ -182,8 +199,8 @@ async fn a_client_that_never_reads_is_cut_off_after_the_write_timeout() {
         .write_all(requests.as_bytes())
         .await
         .expect("write the requests");
-    // Not reading is the point: the server's writes stall for longer than its timeout.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Not reading is the point: the server's writes stall until its timeout cuts us off.
+    until_cut_off(&mut reader).await;
     let received = read_to_close(&mut reader).await.unwrap_or_default();
     assert!(
         received.len() < size * copies,

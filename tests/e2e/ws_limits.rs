@@ -196,8 +196,22 @@ async fn a_subscriber_that_never_reads_loses_its_socket_after_the_write_timeout(
         .await
         .expect("send subscribe");
     }
-    // Not reading is the point: the server's writes stall past the write timeout.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Not reading is the point: the server's writes stall until its write timeout drops
+    // the connection, which a write of ours then finds reset.
+    let cut = tokio::time::timeout(WAIT, async {
+        let mut every = tokio::time::interval(Duration::from_millis(50));
+        loop {
+            every.tick().await;
+            if ws.send(Message::Ping(Vec::new().into())).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(
+        cut.is_ok(),
+        "the server kept a socket whose client reads nothing"
+    );
     let mut completed = 0;
     let ended = tokio::time::timeout(WAIT, async {
         while let Some(Ok(message)) = ws.next().await {
