@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use futures_util::{SinkExt as _, StreamExt as _};
 use sea_orm::Database;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
@@ -22,6 +22,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::database::{self, Target};
+use crate::load::Api;
 use crate::report::{Machine, percentile_ms};
 use crate::server::{Memory, Server};
 
@@ -111,9 +112,11 @@ async fn run(args: &Args, target: &Target, slow: usize, open_files: u64) -> Resu
     ];
     let server = Server::start_with(&args.server_bin, target.url(), "warn", &env).await?;
     let addr: SocketAddr = format!("127.0.0.1:{}", server.port).parse()?;
-    let http = reqwest::Client::new();
-    let token = sign_up(&http, &server.base).await?;
-    let workspace = create_workspace(&http, &server.base, &token).await?;
+    let api = Api::new(&server.base)?;
+    let (_, token) = api
+        .sign_up("Flood", crate::VIEWER_EMAIL, crate::PASSWORD)
+        .await?;
+    let workspace = create_workspace(&api, &token).await?;
 
     // The well-behaved client, on a thread and runtime of its own so the flood's tasks
     // don't delay its clock.
@@ -230,54 +233,14 @@ fn higher(a: Memory, b: Memory) -> Memory {
     if b.current_kib > a.current_kib { b } else { a }
 }
 
-async fn graphql(
-    http: &reqwest::Client,
-    base: &str,
-    token: Option<&str>,
-    query: &str,
-    variables: Value,
-) -> Result<Value> {
-    let mut request = http
-        .post(format!("{base}/graphql"))
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let body: Value = request.send().await?.error_for_status()?.json().await?;
-    if body.get("errors").is_some() {
-        bail!("the server answered with errors: {body}");
-    }
-    Ok(body)
-}
-
-async fn sign_up(http: &reqwest::Client, base: &str) -> Result<String> {
-    let body = graphql(
-        http,
-        base,
-        None,
-        "mutation S($input: SignUpInput!) { signUp(input: $input) { token } }",
-        json!({ "input": {
-            "name": "Flood",
-            "email": crate::VIEWER_EMAIL,
-            "password": crate::PASSWORD,
-        } }),
-    )
-    .await?;
-    body["data"]["signUp"]["token"]
-        .as_str()
-        .map(str::to_owned)
-        .context("signUp gave no token")
-}
-
-async fn create_workspace(http: &reqwest::Client, base: &str, token: &str) -> Result<String> {
-    let body = graphql(
-        http,
-        base,
-        Some(token),
-        "mutation W($input: CreateWorkspaceInput!) { createWorkspace(input: $input) { id } }",
-        json!({ "input": { "name": "Flood" } }),
-    )
-    .await?;
+async fn create_workspace(api: &Api, token: &str) -> Result<String> {
+    let body = api
+        .call(
+            Some(token),
+            "mutation W($input: CreateWorkspaceInput!) { createWorkspace(input: $input) { id } }",
+            json!({ "input": { "name": "Flood" } }),
+        )
+        .await?;
     body["data"]["createWorkspace"]["id"]
         .as_str()
         .map(str::to_owned)
@@ -301,13 +264,13 @@ fn well_behaved(
 ) -> Result<Vec<Sample>> {
     let runtime = crate::server::load_runtime()?;
     runtime.block_on(async {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()?;
+        let api = Api::new(base)?;
         let mut samples = Vec::new();
         while stopped.try_recv().is_err() {
             let at = Instant::now();
-            let answer = graphql(&http, base, Some(token), BY_ID, json!({ "id": workspace })).await;
+            let answer = api
+                .call(Some(token), BY_ID, json!({ "id": workspace }))
+                .await;
             let ok = answer.is_ok_and(|body| body["data"]["node"]["id"] == workspace);
             samples.push(Sample {
                 at,
