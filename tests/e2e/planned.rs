@@ -371,6 +371,118 @@ async fn a_planned_tree_takes_one_statement_per_level() {
     );
 }
 
+/// Pages whose items are all scalars (the leaves of a tree) are written by the database:
+/// odd text, nulls, every status, instants with 0, 3, 6 and 9 fraction digits must answer
+/// as the resolvers do (the harness compares each planned answer), and are planned. A SQLite
+/// instant stored in another form than the driver writes leaves the operation to the
+/// resolvers, which read it (the row-by-row plan would have answered it itself).
+#[tokio::test]
+async fn leaf_pages_written_by_the_database_answer_as_the_resolvers_do() {
+    use chrono::TimeZone as _;
+    use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, QueryFilter, Statement};
+
+    let world = World::new().await;
+    let db = &world.app.db;
+    let texts = [
+        Some("quote \" backslash \\ tab \t control \u{1} \u{1f} del \u{7f}"),
+        Some("crab 🦀 </script> \u{2028} ünï"),
+        None,
+        Some(""),
+    ];
+    let base = chrono::Utc
+        .with_ymd_and_hms(2026, 3, 1, 9, 5, 7)
+        .single()
+        .expect("an instant");
+    let fractions = [0, 7_000_000, 120_000, 123_456_789];
+    let logs = time_log::Entity::find()
+        .filter(time_log::Column::TaskId.is_in(world.tasks.clone()))
+        .all(db)
+        .await
+        .expect("read the logs");
+    for (index, log) in logs.into_iter().enumerate() {
+        let mut log: time_log::ActiveModel = log.into();
+        log.description = Set(texts[index % texts.len()].map(str::to_owned));
+        log.logged_at = Set(base + chrono::Duration::nanoseconds(fractions[index % 4]));
+        log.update(db).await.expect("update a log");
+    }
+    let statuses = [
+        task::TaskStatus::Pending,
+        task::TaskStatus::InProgress,
+        task::TaskStatus::Completed,
+    ];
+    for (index, id) in world.tasks.iter().enumerate() {
+        let found = task::Entity::find_by_id(*id)
+            .one(db)
+            .await
+            .expect("read a task")
+            .expect("the task");
+        let mut found: task::ActiveModel = found.into();
+        found.status = Set(statuses[index % statuses.len()]);
+        found.description = Set(texts[(index + 1) % texts.len()].map(str::to_owned));
+        found.update(db).await.expect("update a task");
+    }
+    let queries = [
+        "query($p: ID!) { project(id: $p) { tasks(first: 10) { totalCount
+            pageInfo { __typename hasNextPage hasPreviousPage }
+            nodes { __typename id name description status createdAt updatedAt } } } }",
+        "query($w: ID!) { workspace(id: $w) { clients(first: 5) { nodes { name contactEmail contactPhone } }
+            projects(first: 5) { nodes { id deadline tasks(first: 5) { nodes { id
+                one: timeLogs(first: 1) { totalCount pageInfo { hasNextPage } nodes { id hours loggedAt } }
+                timeLogs(first: 5) { nodes { __typename id hours description loggedAt createdAt updatedAt } }
+                none: timeLogs(first: 0) { totalCount nodes { id } } } } } } } }",
+    ];
+    for query in queries {
+        let response = world.ask(&world.owner, query, world.variables()).await;
+        response.data();
+        assert!(planned(&response), "{query} is planned: {}", response.body);
+    }
+    let ask_logs = || {
+        world.ask(
+            &world.owner,
+            "query($t: ID!) { task(id: $t) { timeLogs { nodes { id description loggedAt } } } }",
+            world.variables(),
+        )
+    };
+    let answer = ask_logs().await;
+    let written: Vec<&Value> = answer.data()["task"]["timeLogs"]["nodes"]
+        .as_array()
+        .expect("logs")
+        .iter()
+        .map(|log| &log["description"])
+        .collect();
+    assert!(
+        written.contains(&&json!(texts[0])),
+        "the odd text is written whole: {}",
+        answer.body
+    );
+
+    if db.get_database_backend() == DbBackend::Sqlite {
+        let log = time_log::Entity::find()
+            .filter(time_log::Column::TaskId.eq(world.tasks[0]))
+            .one(db)
+            .await
+            .expect("read a log")
+            .expect("a log");
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "UPDATE time_logs SET logged_at = '2026-03-01 09:05:07' WHERE id = ?",
+            [log.id.into()],
+        ))
+        .await
+        .expect("store an instant in another form");
+        let answer = ask_logs().await;
+        assert!(!planned(&answer), "{}", answer.body);
+        let nodes = answer.data()["task"]["timeLogs"]["nodes"].clone();
+        let stored = nodes
+            .as_array()
+            .expect("logs")
+            .iter()
+            .find(|node| node["id"] == json!(log.id))
+            .expect("the log");
+        assert_eq!(stored["loggedAt"], "2026-03-01T09:05:07+00:00");
+    }
+}
+
 /// A small deterministic generator (xorshift), seeded per case.
 struct Gen(u64);
 

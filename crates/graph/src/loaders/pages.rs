@@ -214,7 +214,16 @@ where
         .get_database_backend()
         .build(&page_statement(layout, columns, parents, filter, page));
     let rows = db.query_all_raw(statement).await?;
+    collect_pages(rows, parents, page)
+}
 
+/// The rows of a [`page_statement`] as pages by parent: every parent in `parents` has an
+/// entry (see [`page_per_parent`]).
+pub(crate) fn collect_pages(
+    rows: Vec<QueryResult>,
+    parents: &[Uuid],
+    page: &Page,
+) -> Result<HashMap<Uuid, Paged<QueryResult>>, DbErr> {
     let known_total = page.with_total && page.after.is_none();
     let mut pages: HashMap<Uuid, Paged<QueryResult>> = parents
         .iter()
@@ -353,8 +362,9 @@ pub(crate) fn with_text_at<R>(
     }
 }
 
-/// The statement behind [`page_rows`].
-fn page_statement<E>(
+/// The statement behind [`page_rows`]: `first + 1` rows per parent, numbered in order
+/// (`page_rn`), with `page_parent` (and `page_total` when the page counts).
+pub(crate) fn page_statement<E>(
     layout: &Layout<E>,
     columns: &[E::Column],
     parents: &[Uuid],

@@ -14,6 +14,7 @@
 //! come beside a by-id row ([`crate::policy::workspace_role_column`]) and lists carry the
 //! same visibility condition as their loaders.
 
+mod items;
 mod rows;
 mod run;
 mod shape;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use async_graphql::futures_util::future::{BoxFuture, try_join_all};
 use chrono::{DateTime, Utc};
 use entity::{client, project, task, time_log, user, workspace};
-use sea_orm::sea_query::{Expr, ExprTrait, IntoColumnRef, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, IntoColumnRef, Query, SelectStatement};
 use sea_orm::{
     ActiveEnum, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IdenStatic, Iterable,
     QueryResult,
@@ -28,6 +28,7 @@ use crate::connection::{self, Cursor, Page, Paged, Scope, SortValue};
 use async_graphql::dataloader::Loader;
 use entity::role::Role as StoredRole;
 
+use super::items;
 use super::rows::Columns;
 use crate::loaders::hours::{self, HoursOf, HoursScope};
 use crate::loaders::pages::read;
@@ -49,7 +50,7 @@ pub(super) enum Stop {
     Write(#[from] serde_json::Error),
 }
 
-type Result<T> = std::result::Result<T, Stop>;
+pub(super) type Result<T> = std::result::Result<T, Stop>;
 
 /// The start of the response body, `{"data":` and the `data` of `plan` for `viewer` as
 /// JSON: the transport appends the rest (`,"extensions":…}`) to the same buffer.
@@ -222,6 +223,9 @@ struct LoadedList {
     pages: Arc<HashMap<Uuid, Paged<QueryResult>>>,
     /// `totalCount` of the parents whose page did not come with it.
     counts: Arc<HashMap<Uuid, u64>>,
+    /// The items' JSON by parent, when the database wrote them: the pages then hold no
+    /// rows.
+    items: Option<Arc<HashMap<Uuid, String>>>,
     /// What was loaded for each of [`Connection::nodes`], over all the pages' rows.
     nodes: Vec<LoadedObject>,
 }
@@ -237,7 +241,7 @@ struct LoadedReference {
 
 /// The connection fields of one level that ask the same of the same list: one page
 /// statement (and count) for all their parents, as the loaders batch them.
-struct Batch {
+struct Batch<'a> {
     list: List,
     arguments: ListArguments,
     first: Option<i32>,
@@ -247,11 +251,14 @@ struct Batch {
     parents: Vec<Uuid>,
     seen: HashSet<Uuid>,
     columns: Vec<&'static str>,
+    /// The one item selection of every field of the batch when the database can write the
+    /// items ([`items::written_by_database`]).
+    items: Option<&'a Object>,
 }
 
-impl Batch {
+impl<'a> Batch<'a> {
     /// A batch for fields asking what `connection` asks, without parents yet.
-    fn of(connection: &Connection) -> Self {
+    fn of(connection: &'a Connection) -> Self {
         Self {
             list: connection.list,
             arguments: connection.arguments.clone(),
@@ -262,11 +269,20 @@ impl Batch {
             parents: Vec::new(),
             seen: HashSet::new(),
             columns: vec!["id"],
+            items: items::written_by_database(connection),
         }
     }
 
     /// Adds `connection`'s parents and the columns its items read.
-    fn add(&mut self, connection: &Connection, parents: &[Uuid]) {
+    fn add(&mut self, connection: &'a Connection, parents: &[Uuid]) {
+        if let Some(object) = self.items {
+            // The database writes one form of item per batch.
+            let same = items::written_by_database(connection)
+                .is_some_and(|other| other.kind == object.kind && other.fields == object.fields);
+            if !same {
+                self.items = None;
+            }
+        }
         for parent in parents {
             if self.seen.insert(*parent) {
                 self.parents.push(*parent);
@@ -292,10 +308,14 @@ impl Batch {
 /// The rows of a reference batch, by id.
 type Objects = Arc<HashMap<Uuid, QueryResult>>;
 
-type Pages = (
-    Arc<HashMap<Uuid, Paged<QueryResult>>>,
-    Arc<HashMap<Uuid, u64>>,
-);
+/// One batch's pages by parent, their counts, and their items' JSON by parent where the
+/// database wrote them ([`items`]).
+#[derive(Clone, Default)]
+struct Pages {
+    pages: Arc<HashMap<Uuid, Paged<QueryResult>>>,
+    counts: Arc<HashMap<Uuid, u64>>,
+    items: Option<Arc<HashMap<Uuid, String>>>,
+}
 
 /// The references of one level to one type: one statement for all their keys.
 struct ReferenceBatch {
@@ -313,7 +333,7 @@ fn load_level<'a>(
     level: Vec<(&'a Object, Vec<&'a QueryResult>)>,
 ) -> BoxFuture<'a, Result<Vec<LoadedObject>>> {
     Box::pin(async move {
-        let mut batches: Vec<Batch> = Vec::new();
+        let mut batches: Vec<Batch<'a>> = Vec::new();
         let mut batch_of: Vec<Vec<usize>> = Vec::with_capacity(level.len());
         let mut references: Vec<ReferenceBatch> = Vec::new();
         let mut reference_of: Vec<Vec<usize>> = Vec::with_capacity(level.len());
@@ -426,7 +446,7 @@ fn load_level<'a>(
             .zip(columns_of.iter().zip(&parents_of));
         for ((((object, rows), lists), refs), (columns, parents)) in entries {
             for (connection, index) in object.lists.iter().zip(lists) {
-                let (pages, _) = &pages[*index];
+                let pages = &pages[*index].pages;
                 for node in &connection.nodes {
                     let rows = if !node.needs_rows() {
                         Vec::new()
@@ -468,7 +488,11 @@ fn load_level<'a>(
         for (((object, _), lists), refs) in level.iter().zip(&batch_of).zip(&reference_of) {
             let mut loaded_lists = Vec::with_capacity(object.lists.len());
             for (connection, index) in object.lists.iter().zip(lists) {
-                let (pages, counts) = pages[*index].clone();
+                let Pages {
+                    pages,
+                    counts,
+                    items,
+                } = pages[*index].clone();
                 let nodes = connection
                     .nodes
                     .iter()
@@ -477,6 +501,7 @@ fn load_level<'a>(
                 loaded_lists.push(LoadedList {
                     pages,
                     counts,
+                    items,
                     nodes,
                 });
             }
@@ -646,7 +671,11 @@ async fn load_root_list(
 ) -> Result<LoadedList> {
     let mut batch = Batch::of(connection);
     batch.add(connection, &[viewer]);
-    let (pages, counts) = load_batch(db, viewer, &batch).await?;
+    let Pages {
+        pages,
+        counts,
+        items,
+    } = load_batch(db, viewer, &batch).await?;
     let rows: Vec<&QueryResult> = pages
         .get(&viewer)
         .map(|paged| paged.rows.iter().collect())
@@ -660,13 +689,14 @@ async fn load_root_list(
     Ok(LoadedList {
         pages,
         counts,
+        items,
         nodes,
     })
 }
 
 /// The statements of one batch: the page of each parent when rows are asked for, and the
 /// count of those whose page did not come with it when `totalCount` is.
-async fn load_batch(db: &DatabaseConnection, viewer: Uuid, batch: &Batch) -> Result<Pages> {
+async fn load_batch(db: &DatabaseConnection, viewer: Uuid, batch: &Batch<'_>) -> Result<Pages> {
     let Some(first_parent) = batch.parents.first() else {
         return Ok(Pages::default());
     };
@@ -683,16 +713,41 @@ async fn load_batch(db: &DatabaseConnection, viewer: Uuid, batch: &Batch) -> Res
     let page = Page::forward(batch.first, batch.after.as_deref(), scope)
         .map_err(|_| Stop::Fallback("a page argument the resolvers refuse"))?
         .counting(batch.total);
+    let mut items = None;
     let pages = if batch.rows {
-        page_rows(
-            db,
+        let select = page_select(
             viewer,
             &batch.arguments,
             &batch.columns,
             &batch.parents,
             &page,
-        )
-        .await?
+        );
+        let statement = db.get_database_backend().build(&select);
+        match batch.items {
+            Some(object) => {
+                let written =
+                    items::page_items(db, statement, object, &batch.parents, &page).await?;
+                let mut pages = HashMap::with_capacity(written.len());
+                let mut json = HashMap::with_capacity(written.len());
+                for (parent, page) in written {
+                    let paged = Paged {
+                        rows: Vec::new(),
+                        has_next: page.paged.has_next,
+                        total: page.paged.total,
+                    };
+                    pages.insert(parent, paged);
+                    if let Some(text) = page.json {
+                        json.insert(parent, text);
+                    }
+                }
+                items = Some(Arc::new(json));
+                pages
+            }
+            None => {
+                let rows = db.query_all_raw(statement).await?;
+                pages::collect_pages(rows, &batch.parents, &page)?
+            }
+        }
     } else {
         HashMap::new()
     };
@@ -708,7 +763,11 @@ async fn load_batch(db: &DatabaseConnection, viewer: Uuid, batch: &Batch) -> Res
             counts = count(db, viewer, &batch.arguments, &uncounted).await?;
         }
     }
-    Ok((Arc::new(pages), Arc::new(counts)))
+    Ok(Pages {
+        pages: Arc::new(pages),
+        counts: Arc::new(counts),
+        items,
+    })
 }
 
 /// The connection and order names of a list's cursors, as its resolver names them.
@@ -759,48 +818,47 @@ fn columns_of<E: EntityTrait>(names: &[&str]) -> Vec<E::Column> {
         .collect()
 }
 
-/// One page of a list per parent: the statement its loader runs, of fewer columns.
-async fn page_rows(
-    db: &DatabaseConnection,
+/// The statement of one page of a list per parent: the one its loader runs, of fewer
+/// columns.
+fn page_select(
     viewer: Uuid,
     arguments: &ListArguments,
     columns: &[&str],
     parents: &[Uuid],
     page: &Page,
-) -> Result<HashMap<Uuid, Paged<QueryResult>>> {
-    let pages = match arguments {
+) -> SelectStatement {
+    match arguments {
         ListArguments::ViewerWorkspaces => {
             let (layout, condition) = workspaces::of_users();
             let columns = columns_of::<workspace::Entity>(columns);
-            pages::page_rows(db, &layout, &columns, parents, condition, page).await
+            pages::page_statement(&layout, &columns, parents, condition, page)
         }
         ListArguments::WorkspaceClients => {
             let (layout, condition) = workspaces::clients_of_workspaces();
             let columns = columns_of::<client::Entity>(columns);
-            pages::page_rows(db, &layout, &columns, parents, condition, page).await
+            pages::page_statement(&layout, &columns, parents, condition, page)
         }
         ListArguments::ClientProjects(filter) => {
             let (layout, condition) = projects::of_clients(viewer, *filter);
             let columns = columns_of::<project::Entity>(columns);
-            pages::page_rows(db, &layout, &columns, parents, condition, page).await
+            pages::page_statement(&layout, &columns, parents, condition, page)
         }
         ListArguments::Projects(filter) => {
             let (layout, condition) = projects::of_workspaces(viewer, *filter);
             let columns = columns_of::<project::Entity>(columns);
-            pages::page_rows(db, &layout, &columns, parents, condition, page).await
+            pages::page_statement(&layout, &columns, parents, condition, page)
         }
         ListArguments::Tasks(filter, order) => {
             let (layout, condition) = tasks::of_projects(filter, *order);
             let columns = columns_of::<task::Entity>(columns);
-            pages::page_rows(db, &layout, &columns, parents, condition, page).await
+            pages::page_statement(&layout, &columns, parents, condition, page)
         }
         ListArguments::TimeLogs(filter, descending) => {
             let (layout, condition) = time_logs::of_tasks(*filter, *descending);
             let columns = columns_of::<time_log::Entity>(columns);
-            pages::page_rows(db, &layout, &columns, parents, condition, page).await
+            pages::page_statement(&layout, &columns, parents, condition, page)
         }
-    };
-    Ok(pages?)
+    }
 }
 
 /// `totalCount` of a list per parent: the statement its count loader runs.
@@ -1097,17 +1155,26 @@ fn write_connection(
                 write_number(out, total)?;
             }
             ConnectionOut::Nodes(node) => {
-                let (Some(object), Some(loaded)) =
+                let (Some(object), Some(loaded_node)) =
                     (connection.nodes.get(*node), loaded.nodes.get(*node))
                 else {
                     return Err(Stop::Fallback("a plan without its nodes"));
                 };
                 out.push(b'[');
-                for (index, row) in paged.rows.iter().enumerate() {
-                    if index > 0 {
-                        out.push(b',');
+                match &loaded.items {
+                    Some(items) => {
+                        if let Some(json) = items.get(&parent) {
+                            out.extend_from_slice(json.as_bytes());
+                        }
                     }
-                    write_object(out, object, loaded, row, &columns)?;
+                    None => {
+                        for (index, row) in paged.rows.iter().enumerate() {
+                            if index > 0 {
+                                out.push(b',');
+                            }
+                            write_object(out, object, loaded_node, row, &columns)?;
+                        }
+                    }
                 }
                 out.push(b']');
             }

@@ -302,7 +302,7 @@ impl Object {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(super) enum Out {
     Typename,
     Scalar(Scalar),
