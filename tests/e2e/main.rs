@@ -15,6 +15,7 @@ mod connections;
 mod constraints;
 mod db_outage;
 mod deployment;
+mod docs;
 mod domain;
 mod fuzz;
 mod global_ids;

@@ -218,21 +218,3 @@ fn the_checks_find_an_undocumented_argument_field_and_value() {
         ]
     );
 }
-
-#[test]
-fn every_error_code_is_in_the_readme() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
-        .expect("README.md");
-    for (code, status) in graph::error::code::ALL {
-        assert!(
-            readme.contains(&format!("`{code}`")),
-            "README.md never names `{code}`"
-        );
-        if let Some(status) = status {
-            assert!(
-                readme.contains(&format!("| {status} | `{code}`")),
-                "README.md's table of request refusals lacks {status} `{code}`"
-            );
-        }
-    }
-}

@@ -9,7 +9,7 @@
 import { serverAudits } from 'graphql-http';
 
 // SHOULD audits the server knowingly does not meet, each with the reason. Keep this list
-// in step with README.md ("GraphQL over HTTP").
+// in step with docs/http.md ("Media types and status codes").
 const ALLOWED_SHOULD_FAILURES = new Map([
   // (none: every SHOULD passes)
 ]);
