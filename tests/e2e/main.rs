@@ -6,6 +6,12 @@
     reason = "a test fails by panicking with a message"
 )]
 
+// The harness, as `tests::…` to the modules below.
+#[path = "../src/lib.rs"]
+mod harness;
+extern crate self as tests;
+pub use harness::*;
+
 mod accounts;
 mod authorization;
 mod chat;
