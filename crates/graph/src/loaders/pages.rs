@@ -26,7 +26,7 @@ use crate::connection::{Page, Paged, SortValue};
 
 /// The aliases of the columns a page statement adds to the entity's own.
 const PARENT: &str = "page_parent";
-const ROW_NUMBER: &str = "page_rn";
+pub(crate) const ROW_NUMBER: &str = "page_rn";
 const TOTAL: &str = "page_total";
 
 /// How a child list is laid out in its table.
@@ -363,8 +363,26 @@ pub(crate) fn with_text_at<R>(
 }
 
 /// The statement behind [`page_rows`]: `first + 1` rows per parent, numbered in order
-/// (`page_rn`), with `page_parent` (and `page_total` when the page counts).
+/// (`page_rn`), with `page_parent` (and `page_total` when the page counts), in that order.
 pub(crate) fn page_statement<E>(
+    layout: &Layout<E>,
+    columns: &[E::Column],
+    parents: &[Uuid],
+    filter: Condition,
+    page: &Page,
+) -> SelectStatement
+where
+    E: EntityTrait,
+    E::Column: Copy,
+{
+    let mut statement = numbered_statement(layout, columns, parents, filter, page);
+    statement.order_by(Alias::new(ROW_NUMBER), Order::Asc);
+    statement
+}
+
+/// [`page_statement`] without its final order: for a reader that groups the rows by parent
+/// and orders them by `page_rn` itself (sorting them here would cost the database a sort).
+pub(crate) fn numbered_statement<E>(
     layout: &Layout<E>,
     columns: &[E::Column],
     parents: &[Uuid],
@@ -415,8 +433,7 @@ where
     outer
         .column(Asterisk)
         .from_subquery(numbered, Alias::new("numbered"))
-        .and_where(Expr::col(rn.clone()).lte(page.first.saturating_add(1)))
-        .order_by(rn, Order::Asc);
+        .and_where(Expr::col(rn).lte(page.first.saturating_add(1)));
     outer
 }
 

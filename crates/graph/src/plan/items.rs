@@ -14,12 +14,13 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveEnum as _, ConnectionTrait, DatabaseConnection, DbBackend, Iterable, Statement,
 };
 use uuid::Uuid;
 
-use super::run::{Result, Stop};
+use super::run::{self, Result, Stop};
 use super::shape::{Connection, ConnectionOut, Object, Out, PageInfoOut, Scalar};
 use crate::connection::{Page, Paged};
 use crate::loaders::pages;
@@ -69,6 +70,9 @@ pub(super) async fn page_items(
     page: &Page,
 ) -> Result<HashMap<Uuid, ItemsPage>> {
     let backend = db.get_database_backend();
+    if backend == DbBackend::Postgres {
+        return page_arrays(db, statement, object, parents, page).await;
+    }
     let item = item_sql(backend, object);
     let first = page.first;
     let total = if page.with_total {
@@ -87,17 +91,7 @@ pub(super) async fn page_items(
     );
     let rows = db.query_all_raw(statement).await?;
 
-    let known_total = page.with_total && page.after.is_none();
-    let mut found: HashMap<Uuid, ItemsPage> = parents
-        .iter()
-        .map(|parent| {
-            let paged = Paged {
-                total: known_total.then_some(0),
-                ..Paged::default()
-            };
-            (*parent, ItemsPage { json: None, paged })
-        })
-        .collect();
+    let mut found = empty_pages(parents, page);
     let first = usize::try_from(first).unwrap_or(usize::MAX);
     for row in rows {
         let parent: Uuid = pages::read(&row, 0)?;
@@ -127,6 +121,229 @@ pub(super) async fn page_items(
         }
     }
     Ok(found)
+}
+
+/// [`page_items`] on PostgreSQL: each selected column of a parent's page comes as one
+/// array (`array_agg` costs the database little; building text there costs it more than
+/// the rows saved), and the items' JSON is written here from the arrays.
+async fn page_arrays(
+    db: &DatabaseConnection,
+    statement: Statement,
+    object: &Object,
+    parents: &[Uuid],
+    page: &Page,
+) -> Result<HashMap<Uuid, ItemsPage>> {
+    use sea_orm::sqlx::Row as _;
+    let first = page.first;
+    let mut scalars: Vec<Scalar> = Vec::new();
+    for (_, out) in &object.fields {
+        if let Out::Scalar(scalar) = out
+            && !scalars
+                .iter()
+                .any(|known| known.column() == scalar.column())
+        {
+            scalars.push(*scalar);
+        }
+    }
+    // The items come in any order (no sort in the aggregate: it would cost the database
+    // a sort per parent); their numbers say where each goes.
+    let mut sql = format!(
+        r#"SELECT "page_parent", COUNT(*), array_agg("page_rn") FILTER (WHERE "page_rn" <= {first})"#
+    );
+    for scalar in &scalars {
+        sql.push_str(&format!(
+            r#", array_agg("{}") FILTER (WHERE "page_rn" <= {first})"#,
+            scalar.column()
+        ));
+    }
+    if page.with_total {
+        sql.push_str(r#", MAX("page_total")"#);
+    }
+    sql.push_str(&format!(
+        r#" FROM ({}) AS "paged" GROUP BY "page_parent""#,
+        statement.sql
+    ));
+    let statement = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        statement.values.map(|values| values.0).unwrap_or_default(),
+    );
+    let rows = db.query_all_raw(statement).await?;
+
+    let mut found = empty_pages(parents, page);
+    let first = usize::try_from(first).unwrap_or(usize::MAX);
+    let failed = |err: sea_orm::sqlx::Error| Stop::Database(sea_orm::DbErr::Type(err.to_string()));
+    for row in rows {
+        let Some(row) = row.try_as_pg_row() else {
+            return Err(Stop::Fallback("a PostgreSQL page without its row"));
+        };
+        let parent: Uuid = row.try_get_unchecked(0).map_err(failed)?;
+        let count: i64 = row.try_get_unchecked(1).map_err(failed)?;
+        let numbers: Vec<i64> = row
+            .try_get_unchecked::<Option<Vec<i64>>, _>(2)
+            .map_err(failed)?
+            .unwrap_or_default();
+        let items = numbers.len();
+        let mut order: Vec<usize> = (0..items).collect();
+        if !numbers.is_sorted() {
+            order.sort_by_key(|item| numbers[*item]);
+        }
+        let mut columns = Vec::with_capacity(scalars.len());
+        for (index, scalar) in scalars.iter().enumerate() {
+            columns.push(Values::read(row, 3 + index, *scalar, items).map_err(failed)?);
+        }
+        let mut json = Vec::with_capacity(items * 64);
+        for (index, item) in order.into_iter().enumerate() {
+            if index > 0 {
+                json.push(b',');
+            }
+            write_item(&mut json, object, &scalars, &columns, item)?;
+        }
+        let entry = found.entry(parent).or_insert_with(|| ItemsPage {
+            json: None,
+            paged: Paged::default(),
+        });
+        entry.json = (items > 0)
+            .then(|| String::from_utf8(json))
+            .transpose()
+            .map_err(|_| Stop::Fallback("an item written as something other than text"))?;
+        entry.paged.has_next = usize::try_from(count).unwrap_or(0) > first;
+        if page.with_total {
+            let total: i64 = row.try_get_unchecked(3 + scalars.len()).map_err(failed)?;
+            entry.paged.total = Some(u64::try_from(total).unwrap_or(0));
+        }
+    }
+    Ok(found)
+}
+
+/// Every parent's page, empty (counted as 0 when the count is known without a cursor).
+fn empty_pages(parents: &[Uuid], page: &Page) -> HashMap<Uuid, ItemsPage> {
+    let known_total = page.with_total && page.after.is_none();
+    parents
+        .iter()
+        .map(|parent| {
+            let paged = Paged {
+                total: known_total.then_some(0),
+                ..Paged::default()
+            };
+            (*parent, ItemsPage { json: None, paged })
+        })
+        .collect()
+}
+
+/// One selected column of a page's items, in page order, as PostgreSQL's array of it.
+enum Values {
+    Ids(Vec<Uuid>),
+    Texts(Vec<Option<String>>),
+    Times(Vec<Option<DateTime<Utc>>>),
+    Numbers(Vec<i32>),
+}
+
+impl Values {
+    /// Column `index` of `row`: the array of `scalar`'s column, of `items` values.
+    fn read(
+        row: &sea_orm::sqlx::postgres::PgRow,
+        index: usize,
+        scalar: Scalar,
+        items: usize,
+    ) -> std::result::Result<Self, sea_orm::sqlx::Error> {
+        use sea_orm::sqlx::Row as _;
+        let values = match scalar {
+            Scalar::Id => Self::Ids(
+                row.try_get_unchecked::<Option<Vec<Uuid>>, _>(index)?
+                    .unwrap_or_default(),
+            ),
+            Scalar::CreatedAt | Scalar::UpdatedAt | Scalar::LoggedAt | Scalar::Deadline => {
+                Self::Times(
+                    row.try_get_unchecked::<Option<Vec<Option<DateTime<Utc>>>>, _>(index)?
+                        .unwrap_or_default(),
+                )
+            }
+            Scalar::Hours => Self::Numbers(
+                row.try_get_unchecked::<Option<Vec<i32>>, _>(index)?
+                    .unwrap_or_default(),
+            ),
+            Scalar::Name
+            | Scalar::Description
+            | Scalar::Status
+            | Scalar::ContactEmail
+            | Scalar::ContactPhone
+            | Scalar::Email
+            | Scalar::Phone => Self::Texts(
+                row.try_get_unchecked::<Option<Vec<Option<String>>>, _>(index)?
+                    .unwrap_or_default(),
+            ),
+        };
+        let length = match &values {
+            Self::Ids(values) => values.len(),
+            Self::Texts(values) => values.len(),
+            Self::Times(values) => values.len(),
+            Self::Numbers(values) => values.len(),
+        };
+        if length != items {
+            return Err(sea_orm::sqlx::Error::Decode(
+                format!("an array of {length} values for {items} items").into(),
+            ));
+        }
+        Ok(values)
+    }
+}
+
+/// Item `item` of a page as `object` selects it, from its columns' arrays (`columns[i]` of
+/// `scalars[i]`), as [`super::run`] writes an object from its row.
+fn write_item(
+    out: &mut Vec<u8>,
+    object: &Object,
+    scalars: &[Scalar],
+    columns: &[Values],
+    item: usize,
+) -> Result<()> {
+    if object.fields.is_empty() {
+        out.extend_from_slice(b"null");
+        return Ok(());
+    }
+    let lost = || Stop::Fallback("an item without its value");
+    out.push(b'{');
+    for (index, (key, field)) in object.fields.iter().enumerate() {
+        run::write_key(out, index, key);
+        let scalar = match field {
+            Out::Typename => {
+                run::write_str(out, object.kind.type_name())?;
+                continue;
+            }
+            Out::Scalar(scalar) => *scalar,
+            _ => return Err(Stop::Fallback("a field the database does not write")),
+        };
+        let at = scalars
+            .iter()
+            .position(|known| known.column() == scalar.column())
+            .ok_or_else(lost)?;
+        match (&columns[at], scalar) {
+            (Values::Ids(ids), _) => {
+                let id = ids.get(item).ok_or_else(lost)?;
+                let mut buffer = Uuid::encode_buffer();
+                out.push(b'"');
+                out.extend_from_slice(id.hyphenated().encode_lower(&mut buffer).as_bytes());
+                out.push(b'"');
+            }
+            (Values::Texts(texts), Scalar::Status) => {
+                let stored = texts.get(item).ok_or_else(lost)?;
+                run::write_status(out, stored.as_deref().unwrap_or(""))?;
+            }
+            (Values::Texts(texts), _) => {
+                run::write_optional_str(out, texts.get(item).ok_or_else(lost)?.as_deref())?;
+            }
+            (Values::Times(times), _) => match times.get(item).ok_or_else(lost)? {
+                Some(at) => run::write_time(out, *at)?,
+                None => out.extend_from_slice(b"null"),
+            },
+            (Values::Numbers(numbers), _) => {
+                run::write_number(out, *numbers.get(item).ok_or_else(lost)?)?;
+            }
+        }
+    }
+    out.push(b'}');
+    Ok(())
 }
 
 /// The SQL expression of one item's JSON over a page statement's columns: `NULL` when one

@@ -721,6 +721,7 @@ async fn load_batch(db: &DatabaseConnection, viewer: Uuid, batch: &Batch<'_>) ->
             &batch.columns,
             &batch.parents,
             &page,
+            batch.items.is_none(),
         );
         let statement = db.get_database_backend().build(&select);
         match batch.items {
@@ -826,37 +827,56 @@ fn page_select(
     columns: &[&str],
     parents: &[Uuid],
     page: &Page,
+    ordered: bool,
+) -> SelectStatement {
+    let mut select = page_select_numbered(viewer, arguments, columns, parents, page);
+    if ordered {
+        select.order_by(
+            sea_orm::sea_query::Alias::new(pages::ROW_NUMBER),
+            sea_orm::sea_query::Order::Asc,
+        );
+    }
+    select
+}
+
+/// [`page_select`] without the final order (see [`pages::numbered_statement`]).
+fn page_select_numbered(
+    viewer: Uuid,
+    arguments: &ListArguments,
+    columns: &[&str],
+    parents: &[Uuid],
+    page: &Page,
 ) -> SelectStatement {
     match arguments {
         ListArguments::ViewerWorkspaces => {
             let (layout, condition) = workspaces::of_users();
             let columns = columns_of::<workspace::Entity>(columns);
-            pages::page_statement(&layout, &columns, parents, condition, page)
+            pages::numbered_statement(&layout, &columns, parents, condition, page)
         }
         ListArguments::WorkspaceClients => {
             let (layout, condition) = workspaces::clients_of_workspaces();
             let columns = columns_of::<client::Entity>(columns);
-            pages::page_statement(&layout, &columns, parents, condition, page)
+            pages::numbered_statement(&layout, &columns, parents, condition, page)
         }
         ListArguments::ClientProjects(filter) => {
             let (layout, condition) = projects::of_clients(viewer, *filter);
             let columns = columns_of::<project::Entity>(columns);
-            pages::page_statement(&layout, &columns, parents, condition, page)
+            pages::numbered_statement(&layout, &columns, parents, condition, page)
         }
         ListArguments::Projects(filter) => {
             let (layout, condition) = projects::of_workspaces(viewer, *filter);
             let columns = columns_of::<project::Entity>(columns);
-            pages::page_statement(&layout, &columns, parents, condition, page)
+            pages::numbered_statement(&layout, &columns, parents, condition, page)
         }
         ListArguments::Tasks(filter, order) => {
             let (layout, condition) = tasks::of_projects(filter, *order);
             let columns = columns_of::<task::Entity>(columns);
-            pages::page_statement(&layout, &columns, parents, condition, page)
+            pages::numbered_statement(&layout, &columns, parents, condition, page)
         }
         ListArguments::TimeLogs(filter, descending) => {
             let (layout, condition) = time_logs::of_tasks(*filter, *descending);
             let columns = columns_of::<time_log::Entity>(columns);
-            pages::page_statement(&layout, &columns, parents, condition, page)
+            pages::numbered_statement(&layout, &columns, parents, condition, page)
         }
     }
 }
@@ -904,7 +924,7 @@ const BODY_START: &[u8] = b"{\"data\":";
 const EMPTY_OBJECT: &[u8] = b"null";
 
 /// The `index`-th key of an object: a comma before all but the first.
-fn write_key(out: &mut Vec<u8>, index: usize, key: &str) {
+pub(super) fn write_key(out: &mut Vec<u8>, index: usize, key: &str) {
     if index > 0 {
         out.push(b',');
     }
@@ -914,12 +934,20 @@ fn write_key(out: &mut Vec<u8>, index: usize, key: &str) {
     out.extend_from_slice(b"\":");
 }
 
-fn write_str(out: &mut Vec<u8>, text: &str) -> Result<()> {
+pub(super) fn write_str(out: &mut Vec<u8>, text: &str) -> Result<()> {
     serde_json::to_writer(&mut *out, text)?;
     Ok(())
 }
 
-fn write_optional_str(out: &mut Vec<u8>, text: Option<&str>) -> Result<()> {
+/// A task's status, stored as `stored`, by its GraphQL name.
+pub(super) fn write_status(out: &mut Vec<u8>, stored: &str) -> Result<()> {
+    let status = task::TaskStatus::try_from_value(&stored.to_owned())?;
+    let value = async_graphql::resolver_utils::enum_value(crate::task::TaskStatus::from(status));
+    serde_json::to_writer(&mut *out, &value)?;
+    Ok(())
+}
+
+pub(super) fn write_optional_str(out: &mut Vec<u8>, text: Option<&str>) -> Result<()> {
     match text {
         Some(text) => write_str(out, text),
         None => {
@@ -931,7 +959,7 @@ fn write_optional_str(out: &mut Vec<u8>, text: Option<&str>) -> Result<()> {
 
 /// An instant as the `DateTime` scalar writes it (`DateTime::to_rfc3339`: UTC as `+00:00`,
 /// fractional seconds in 3, 6 or 9 digits and only when not whole), without the string.
-fn write_time(out: &mut Vec<u8>, at: DateTime<Utc>) -> Result<()> {
+pub(super) fn write_time(out: &mut Vec<u8>, at: DateTime<Utc>) -> Result<()> {
     use chrono::{Datelike as _, Timelike as _};
     // The fields of the instant in UTC, computed once (each of `DateTime`'s own would
     // convert it again).
@@ -983,7 +1011,7 @@ fn write_time(out: &mut Vec<u8>, at: DateTime<Utc>) -> Result<()> {
 }
 
 /// A number as JSON writes it, without a string in between.
-fn write_number(out: &mut Vec<u8>, number: impl Into<serde_json::Number>) -> Result<()> {
+pub(super) fn write_number(out: &mut Vec<u8>, number: impl Into<serde_json::Number>) -> Result<()> {
     serde_json::to_writer(&mut *out, &number.into())?;
     Ok(())
 }
@@ -1100,11 +1128,9 @@ fn write_scalar(
             None => out.extend_from_slice(b"null"),
         },
         Scalar::Status => {
-            let stored: String = columns.read(row, column)?;
-            let status = task::TaskStatus::try_from_value(&stored)?;
-            let value =
-                async_graphql::resolver_utils::enum_value(crate::task::TaskStatus::from(status));
-            serde_json::to_writer(&mut *out, &value)?;
+            columns.with_text(row, column, |stored| {
+                write_status(out, stored.unwrap_or(""))
+            })??;
         }
         Scalar::Hours => {
             let hours: i32 = columns.read(row, column)?;
