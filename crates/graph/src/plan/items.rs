@@ -1,34 +1,28 @@
-//! Pages whose items the database writes as JSON: a connection whose items select only
+//! Pages whose items PostgreSQL hands over as arrays: a connection whose items select only
 //! scalars (the leaves of a tree, e.g. each task's time logs) comes back as one row per
-//! parent holding its page's items as the response's JSON text, instead of one row per item.
-//! Most of a planned read's cost is in rows handed over by the driver; a tree's leaves are
-//! most of its rows.
+//! parent holding each selected column of its page as an array, instead of one row per
+//! item. Most of a planned read's cost in the server is per row handed over by the driver,
+//! and a tree's leaves are most of its rows. `array_agg` costs the database little;
+//! building the JSON text there (`to_char`, concatenation) cost it more than the rows it
+//! saved, so the items' JSON is written here, by the same writers as rows'.
 //!
-//! The text must be what [`super::run`] would write from the rows, value for value: ids as
-//! lowercase hyphenated text, instants as the `DateTime` scalar writes them (UTC as
-//! `+00:00`, a fraction of 3 or 6 digits only when not whole), enums by their GraphQL
-//! name. A stored value the statement cannot write that way (a SQLite instant stored in
-//! another form, a uuid stored as text, a status it does not know) makes its item `NULL`,
-//! the page reports fewer items than rows, and the plan leaves the operation to the
-//! resolvers, which read any form the driver reads.
+//! SQLite keeps one row per item: it has no arrays, and its JSON functions cost more
+//! in-process than its rows.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveEnum as _, ConnectionTrait, DatabaseConnection, DbBackend, Iterable, Statement,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use uuid::Uuid;
 
 use super::run::{self, Result, Stop};
 use super::shape::{Connection, ConnectionOut, Object, Out, PageInfoOut, Scalar};
 use crate::connection::{Page, Paged};
-use crate::loaders::pages;
 
-/// The one item selection of `connection` if the database can write its page: the
-/// connection reads only `nodes` (no edge, no cursor) and the items only scalars the
-/// database can write (not a user's contact, which the policy decides per row).
-pub(super) fn written_by_database(connection: &Connection) -> Option<&Object> {
+/// The one item selection of `connection` if its page can come as arrays: the connection
+/// reads only `nodes` (no edge, no cursor) and the items only scalars (not a user's
+/// contact, which the policy decides per row).
+pub(super) fn flat_items(connection: &Connection) -> Option<&Object> {
     let [node] = connection.nodes.as_slice() else {
         return None;
     };
@@ -52,81 +46,18 @@ pub(super) fn written_by_database(connection: &Connection) -> Option<&Object> {
     (flat && plain && connection.rows).then_some(node)
 }
 
-/// One parent's page as the database wrote it: the items' JSON joined by commas (without
+/// One parent's page, its items written: their JSON joined by commas (without
 /// the brackets; `None` for an empty page) and what the connection reports of it.
 pub(super) struct ItemsPage {
     pub(super) json: Option<String>,
     pub(super) paged: Paged<()>,
 }
 
-/// The pages of `statement` (a page statement of [`pages::page_select`], `first + 1` rows
-/// per parent numbered in order) with their items written as `object` selects them, one row
-/// per parent. Every parent in `parents` has an entry, as in [`pages::page_rows`].
+/// The pages of `statement` (a [`pages::numbered_statement`]: `first + 1` rows per parent,
+/// numbered) with their items written as `object` selects them, from one row per parent
+/// holding each selected column's values as an array. Every parent in `parents` has an
+/// entry, as in [`pages::page_rows`]. PostgreSQL only.
 pub(super) async fn page_items(
-    db: &DatabaseConnection,
-    statement: Statement,
-    object: &Object,
-    parents: &[Uuid],
-    page: &Page,
-) -> Result<HashMap<Uuid, ItemsPage>> {
-    let backend = db.get_database_backend();
-    if backend == DbBackend::Postgres {
-        return page_arrays(db, statement, object, parents, page).await;
-    }
-    let item = item_sql(backend, object);
-    let first = page.first;
-    let total = if page.with_total {
-        r#", MAX("page_total")"#
-    } else {
-        ""
-    };
-    let sql = format!(
-        r#"SELECT "page_parent", COUNT(*), COUNT("page_item") FILTER (WHERE "page_rn" <= {first}), string_agg("page_item", ',' ORDER BY "page_rn") FILTER (WHERE "page_rn" <= {first}){total} FROM (SELECT *, {item} AS "page_item" FROM ({inner}) AS "paged") AS "items" GROUP BY "page_parent""#,
-        inner = statement.sql,
-    );
-    let statement = Statement::from_sql_and_values(
-        backend,
-        sql,
-        statement.values.map(|values| values.0).unwrap_or_default(),
-    );
-    let rows = db.query_all_raw(statement).await?;
-
-    let mut found = empty_pages(parents, page);
-    let first = usize::try_from(first).unwrap_or(usize::MAX);
-    for row in rows {
-        let parent: Uuid = pages::read(&row, 0)?;
-        let count: i64 = pages::read(&row, 1)?;
-        let made: i64 = pages::read(&row, 2)?;
-        let count = usize::try_from(count).unwrap_or(0);
-        if usize::try_from(made).ok() != Some(count.min(first)) {
-            return Err(Stop::Fallback(
-                "a stored value the database does not write as the scalar does",
-            ));
-        }
-        let json = pages::with_text(&row, 3, |text| text.map(str::to_owned))?;
-        let total = if page.with_total {
-            let total: i64 = pages::read(&row, 4)?;
-            Some(u64::try_from(total).unwrap_or(0))
-        } else {
-            None
-        };
-        let entry = found.entry(parent).or_insert_with(|| ItemsPage {
-            json: None,
-            paged: Paged::default(),
-        });
-        entry.json = json;
-        entry.paged.has_next = count > first;
-        if total.is_some() {
-            entry.paged.total = total;
-        }
-    }
-    Ok(found)
-}
-
-/// [`page_items`] on PostgreSQL: each selected column of a parent's page comes as one
-/// array (`array_agg` costs the database little; building text there costs it more than
-/// the rows saved), and the items' JSON is written here from the arrays.
-async fn page_arrays(
     db: &DatabaseConnection,
     statement: Statement,
     object: &Object,
@@ -346,154 +277,44 @@ fn write_item(
     Ok(())
 }
 
-/// The SQL expression of one item's JSON over a page statement's columns: `NULL` when one
-/// of its values is stored in a form the expression does not write as the scalar would.
-fn item_sql(backend: DbBackend, object: &Object) -> String {
-    if object.fields.is_empty() {
-        // Every field skipped: the object is `null`, as async-graphql answers it.
-        return literal("null");
-    }
-    let mut parts: Vec<String> = Vec::new();
-    let mut text = String::from("{");
-    for (index, (key, out)) in object.fields.iter().enumerate() {
-        if index > 0 {
-            text.push(',');
-        }
-        // A response key is a GraphQL name: nothing to escape in JSON or in SQL.
-        text.push('"');
-        text.push_str(key);
-        text.push_str("\":");
-        match out {
-            Out::Typename => {
-                text.push('"');
-                text.push_str(object.kind.type_name());
-                text.push('"');
-            }
-            Out::Scalar(scalar) => {
-                parts.push(literal(&std::mem::take(&mut text)));
-                parts.push(scalar_sql(backend, *scalar));
-            }
-            // Not written by the database: see `written_by_database`.
-            _ => parts.push("NULL".to_owned()),
-        }
-    }
-    text.push('}');
-    parts.push(literal(&text));
-    parts.retain(|part| part != "''");
-    parts.join(" || ")
-}
+#[cfg(test)]
+mod tests {
+    use async_graphql::Variables;
+    use async_graphql::parser::parse_query;
 
-/// A SQL string literal of `text`.
-fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
+    use super::super::shape::{self, Root};
+    use super::*;
 
-/// The JSON of one scalar of the row, as [`super::run`] writes it, or `NULL`.
-fn scalar_sql(backend: DbBackend, scalar: Scalar) -> String {
-    let column = format!("\"{}\"", scalar.column());
-    let postgres = backend == DbBackend::Postgres;
-    match scalar {
-        Scalar::Id if postgres => format!(r#"'"' || {column}::text || '"'"#),
-        Scalar::Id => {
-            // sqlx stores a uuid in SQLite as its 16 bytes.
-            let hex = format!("hex({column})");
-            let piece = |from: u32, length: u32| format!("substr({hex}, {from}, {length})");
-            format!(
-                r#"CASE WHEN typeof({column}) = 'blob' AND length({column}) = 16 THEN '"' || lower({} || '-' || {} || '-' || {} || '-' || {} || '-' || {}) || '"' END"#,
-                piece(1, 8),
-                piece(9, 4),
-                piece(13, 4),
-                piece(17, 4),
-                piece(21, 12),
-            )
-        }
-        Scalar::Name
-        | Scalar::Description
-        | Scalar::ContactEmail
-        | Scalar::ContactPhone
-        | Scalar::Email
-        | Scalar::Phone => {
-            if postgres {
-                format!("COALESCE(to_json({column})::text, 'null')")
-            } else {
-                format!(
-                    "CASE WHEN typeof({column}) IN ('text', 'null') THEN json_quote({column}) END"
-                )
-            }
-        }
-        Scalar::CreatedAt | Scalar::UpdatedAt | Scalar::LoggedAt => time_sql(backend, &column),
-        Scalar::Deadline => format!(
-            "CASE WHEN {column} IS NULL THEN 'null' ELSE {} END",
-            time_sql(backend, &column)
-        ),
-        Scalar::Status => {
-            let mut sql = format!("CASE {column}");
-            for status in entity::task::TaskStatus::iter() {
-                let stored = status.to_value();
-                let name = match async_graphql::resolver_utils::enum_value(
-                    crate::task::TaskStatus::from(status),
-                ) {
-                    async_graphql::Value::Enum(name) => name.to_string(),
-                    other => other.to_string(),
-                };
-                sql.push_str(&format!(
-                    " WHEN {} THEN {}",
-                    literal(&stored),
-                    literal(&format!("\"{name}\""))
-                ));
-            }
-            sql.push_str(" END");
-            sql
-        }
-        Scalar::Hours if postgres => format!("{column}::text"),
-        Scalar::Hours => {
-            format!("CASE WHEN typeof({column}) = 'integer' THEN CAST({column} AS TEXT) END")
-        }
-    }
-}
-
-/// The JSON of an instant column as the `DateTime` scalar writes it, or `NULL`.
-fn time_sql(backend: DbBackend, column: &str) -> String {
-    if backend == DbBackend::Postgres {
-        let utc = format!("({column} AT TIME ZONE 'UTC')");
-        let micros = format!("(EXTRACT(MICROSECONDS FROM {utc})::bigint % 1000000)");
-        return format!(
-            r#"CASE WHEN EXTRACT(YEAR FROM {utc}) BETWEEN 1 AND 9999 THEN '"' || to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS') || CASE WHEN {micros} = 0 THEN '' WHEN {micros} % 1000 = 0 THEN '.' || lpad(({micros} / 1000)::text, 3, '0') ELSE '.' || lpad({micros}::text, 6, '0') END || '+00:00"' END"#
+    /// Whether the tasks' `timeLogs` of `query` (a project's tasks, `selection` on their
+    /// logs) come as arrays, and whether the tasks do.
+    fn flat(selection: &str) -> (bool, bool) {
+        let query = format!(
+            r#"{{ project(id: "0193f2a4-1c1e-7a3b-9c4d-5e6f708192a3") {{ tasks(first: 5) {{ nodes {{ id timeLogs(first: 8) {{ {selection} }} }} }} }} }}"#
         );
+        let document = parse_query(&query).expect("a document");
+        let plan = shape::plan(&document, None, &Variables::default()).expect("a plan");
+        let Some((_, Root::Object { object, .. })) = plan.roots.first() else {
+            panic!("a project by id");
+        };
+        let tasks = &object.lists[0];
+        let logs = &tasks.nodes[0].lists[0];
+        (flat_items(logs).is_some(), flat_items(tasks).is_some())
     }
-    // sqlx stores an instant in SQLite as `DateTime::to_rfc3339` text, which is the scalar's
-    // form: the text is written as it is once it is seen to be in that form (a fraction of
-    // 3, 6 or 9 digits, never ending in 000).
-    let digits = |n: usize| "[0-9]".repeat(n);
-    let whole = format!(
-        "{}-{}-{}T{}:{}:{}",
-        digits(4),
-        digits(2),
-        digits(2),
-        digits(2),
-        digits(2),
-        digits(2)
-    );
-    let forms = [0, 3, 6, 9]
-        .iter()
-        .map(|fraction| sqlite_form(column, &whole, *fraction))
-        .collect::<Vec<_>>()
-        .join(" OR ");
-    format!(r#"CASE WHEN typeof({column}) = 'text' AND ({forms}) THEN '"' || {column} || '"' END"#)
-}
 
-/// Whether SQLite text `column` is an instant in `to_rfc3339`'s form with `fraction`
-/// digits after the seconds.
-fn sqlite_form(column: &str, whole: &str, fraction: usize) -> String {
-    // `2026-01-02T03:04:05` is 19 characters, `+00:00` 6.
-    if fraction == 0 {
-        return format!("(length({column}) = 25 AND {column} GLOB '{whole}+00:00')");
+    #[test]
+    fn only_pages_of_scalar_items_without_cursors_come_as_arrays() {
+        let leaf = "totalCount pageInfo { __typename hasNextPage hasPreviousPage }
+            nodes { __typename id hours loggedAt description createdAt updatedAt }";
+        assert_eq!(flat(leaf), (true, false), "the tasks hold a list");
+        for selection in [
+            "edges { node { id } }",
+            "pageInfo { endCursor } nodes { id }",
+            "nodes { id user { name } }",
+            "nodes { id task { id } }",
+            "totalCount",
+            "a: nodes { id } b: nodes { hours }",
+        ] {
+            assert!(!flat(selection).0, "{selection}");
+        }
     }
-    let length = 19 + 1 + fraction + 6;
-    // The fraction's last three digits start here (1-based).
-    let last = 19 + 1 + fraction - 2;
-    format!(
-        "(length({column}) = {length} AND {column} GLOB '{whole}.{}+00:00' AND substr({column}, {last}, 3) <> '000')",
-        "[0-9]".repeat(fraction)
-    )
 }

@@ -223,8 +223,8 @@ struct LoadedList {
     pages: Arc<HashMap<Uuid, Paged<QueryResult>>>,
     /// `totalCount` of the parents whose page did not come with it.
     counts: Arc<HashMap<Uuid, u64>>,
-    /// The items' JSON by parent, when the database wrote them: the pages then hold no
-    /// rows.
+    /// The items' JSON by parent, when the pages came as arrays ([`items`]): the pages
+    /// then hold no rows.
     items: Option<Arc<HashMap<Uuid, String>>>,
     /// What was loaded for each of [`Connection::nodes`], over all the pages' rows.
     nodes: Vec<LoadedObject>,
@@ -251,8 +251,8 @@ struct Batch<'a> {
     parents: Vec<Uuid>,
     seen: HashSet<Uuid>,
     columns: Vec<&'static str>,
-    /// The one item selection of every field of the batch when the database can write the
-    /// items ([`items::written_by_database`]).
+    /// The one item selection of every field of the batch when its pages can come as
+    /// arrays ([`items::flat_items`]).
     items: Option<&'a Object>,
 }
 
@@ -269,15 +269,15 @@ impl<'a> Batch<'a> {
             parents: Vec::new(),
             seen: HashSet::new(),
             columns: vec!["id"],
-            items: items::written_by_database(connection),
+            items: items::flat_items(connection),
         }
     }
 
     /// Adds `connection`'s parents and the columns its items read.
     fn add(&mut self, connection: &'a Connection, parents: &[Uuid]) {
         if let Some(object) = self.items {
-            // The database writes one form of item per batch.
-            let same = items::written_by_database(connection)
+            // One item selection per batch of arrays.
+            let same = items::flat_items(connection)
                 .is_some_and(|other| other.kind == object.kind && other.fields == object.fields);
             if !same {
                 self.items = None;
@@ -309,7 +309,7 @@ impl<'a> Batch<'a> {
 type Objects = Arc<HashMap<Uuid, QueryResult>>;
 
 /// One batch's pages by parent, their counts, and their items' JSON by parent where the
-/// database wrote them ([`items`]).
+/// pages came as arrays ([`items`]).
 #[derive(Clone, Default)]
 struct Pages {
     pages: Arc<HashMap<Uuid, Paged<QueryResult>>>,
@@ -714,6 +714,10 @@ async fn load_batch(db: &DatabaseConnection, viewer: Uuid, batch: &Batch<'_>) ->
         .map_err(|_| Stop::Fallback("a page argument the resolvers refuse"))?
         .counting(batch.total);
     let mut items = None;
+    // Arrays on PostgreSQL only (see `items`).
+    let arrays = batch
+        .items
+        .filter(|_| db.get_database_backend() == sea_orm::DbBackend::Postgres);
     let pages = if batch.rows {
         let select = page_select(
             viewer,
@@ -721,10 +725,10 @@ async fn load_batch(db: &DatabaseConnection, viewer: Uuid, batch: &Batch<'_>) ->
             &batch.columns,
             &batch.parents,
             &page,
-            batch.items.is_none(),
+            arrays.is_none(),
         );
         let statement = db.get_database_backend().build(&select);
-        match batch.items {
+        match arrays {
             Some(object) => {
                 let written =
                     items::page_items(db, statement, object, &batch.parents, &page).await?;
