@@ -71,8 +71,8 @@ pub mod code {
     pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
     /// A WebSocket `subscribe` past the limit of operations running on one socket.
     pub const TOO_MANY_SUBSCRIPTIONS: &str = "TOO_MANY_SUBSCRIPTIONS";
-    /// A WebSocket `connection_init` for an account that has as many sockets open as it
-    /// may (the socket then closes with 4420).
+    /// A WebSocket `connection_init` past a cap on open sockets: the account's (the socket
+    /// then closes with 4420) or the instance's (4421).
     pub const TOO_MANY_SOCKETS: &str = "TOO_MANY_SOCKETS";
 
     /// Every code above with the HTTP status of a response that carries it as a refusal of

@@ -140,7 +140,7 @@ where
 /// paid once per loader level of a request: most of a by-id query's latency. Sibling
 /// fields queue their keys within microseconds of each other, so 100 µs still gathers a
 /// level into one batch (the benchmark's and the tests' statement counts are unchanged),
-/// and the by-id p50 drops from 3.3 ms to 1.1 ms (bench/README.md).
+/// and a by-id read on the resolvers no longer waits a millisecond per level.
 const BATCH_DELAY: std::time::Duration = std::time::Duration::from_micros(100);
 
 /// A hand-written statement whose `$n` placeholders are written as the backend wants them

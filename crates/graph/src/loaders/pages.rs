@@ -364,7 +364,7 @@ pub(crate) fn with_text_at<R>(
 
 /// The statement behind [`page_rows`]: `first + 1` rows per parent, numbered in order
 /// (`page_rn`), with `page_parent` (and `page_total` when the page counts), in that order.
-pub(crate) fn page_statement<E>(
+fn page_statement<E>(
     layout: &Layout<E>,
     columns: &[E::Column],
     parents: &[Uuid],
