@@ -26,7 +26,7 @@ use crate::connection::{Page, Paged, SortValue};
 
 /// The aliases of the columns a page statement adds to the entity's own.
 const PARENT: &str = "page_parent";
-pub(crate) const ROW_NUMBER: &str = "page_rn";
+const ROW_NUMBER: &str = "page_rn";
 const TOTAL: &str = "page_total";
 
 /// How a child list is laid out in its table.
@@ -212,12 +212,14 @@ where
 {
     let statement = db
         .get_database_backend()
-        .build(&page_statement(layout, columns, parents, filter, page));
+        .build(&in_page_order(numbered_statement(
+            layout, columns, parents, filter, page,
+        )));
     let rows = db.query_all_raw(statement).await?;
     collect_pages(rows, parents, page)
 }
 
-/// The rows of a [`page_statement`] as pages by parent: every parent in `parents` has an
+/// The rows of a [`numbered_statement`] in page order as pages by parent: every parent in `parents` has an
 /// entry (see [`page_per_parent`]).
 pub(crate) fn collect_pages(
     rows: Vec<QueryResult>,
@@ -362,26 +364,17 @@ pub(crate) fn with_text_at<R>(
     }
 }
 
-/// The statement behind [`page_rows`]: `first + 1` rows per parent, numbered in order
-/// (`page_rn`), with `page_parent` (and `page_total` when the page counts), in that order.
-fn page_statement<E>(
-    layout: &Layout<E>,
-    columns: &[E::Column],
-    parents: &[Uuid],
-    filter: Condition,
-    page: &Page,
-) -> SelectStatement
-where
-    E: EntityTrait,
-    E::Column: Copy,
-{
-    let mut statement = numbered_statement(layout, columns, parents, filter, page);
+/// `statement` (a [`numbered_statement`]) with its rows in page order: what
+/// [`page_rows`] reads.
+pub(crate) fn in_page_order(mut statement: SelectStatement) -> SelectStatement {
     statement.order_by(Alias::new(ROW_NUMBER), Order::Asc);
     statement
 }
 
-/// [`page_statement`] without its final order: for a reader that groups the rows by parent
-/// and orders them by `page_rn` itself (sorting them here would cost the database a sort).
+/// The statement behind [`page_rows`]: `first + 1` rows per parent, numbered in order
+/// (`page_rn`), with `page_parent` (and `page_total` when the page counts), in no order
+/// ([`in_page_order`] sorts them; a reader that groups the rows by parent and orders them
+/// by `page_rn` itself spares the database that sort).
 pub(crate) fn numbered_statement<E>(
     layout: &Layout<E>,
     columns: &[E::Column],
@@ -489,13 +482,13 @@ mod tests {
             task::Column::Id,
             Some((task::Column::CreatedAt, false)),
         );
-        let sql = page_statement(
+        let sql = in_page_order(numbered_statement(
             &layout,
             &[task::Column::Name],
             &[Uuid::nil()],
             Condition::all(),
             &page(true, None),
-        )
+        ))
         .to_string(PostgresQueryBuilder);
         assert!(
             sql.contains(r#"SELECT "tasks"."name", "tasks"."created_at", "tasks"."id", "tasks"."project_id" AS "page_parent""#),
@@ -529,13 +522,13 @@ mod tests {
             id: Uuid::nil(),
         };
         let parents = [Uuid::nil()];
-        let sql = page_statement(
+        let sql = in_page_order(numbered_statement(
             &layout,
             &all::<task::Entity>(),
             &parents,
             Condition::all(),
             &page(false, Some(after)),
-        )
+        ))
         .to_string(PostgresQueryBuilder);
         assert!(
             sql.contains(r#"ROW_NUMBER() OVER ( PARTITION BY "tasks"."project_id" ORDER BY "tasks"."name" DESC, "tasks"."id" DESC )"#),
@@ -559,13 +552,13 @@ mod tests {
             id: Uuid::nil(),
         };
         let parents = [Uuid::nil()];
-        let sql = page_statement(
+        let sql = in_page_order(numbered_statement(
             &layout,
             &all::<task::Entity>(),
             &parents,
             Condition::all(),
             &page(true, Some(after)),
-        )
+        ))
         .to_string(SqliteQueryBuilder);
         let count = sql.find("COUNT(*) OVER").expect("a window count");
         let cursor = sql.find(r#"WHERE "id" > "#).expect("the cursor condition");
@@ -597,13 +590,13 @@ mod tests {
             id: workspace::Column::Id,
             sort: None,
         };
-        let sql = page_statement(
+        let sql = in_page_order(numbered_statement(
             &layout,
             &all::<workspace::Entity>(),
             &[Uuid::nil()],
             Condition::all(),
             &page(false, None),
-        )
+        ))
         .to_string(PostgresQueryBuilder);
         assert!(
             sql.contains(r#""workspace_users"."user_id" AS "page_parent""#),

@@ -833,25 +833,7 @@ fn page_select(
     page: &Page,
     ordered: bool,
 ) -> SelectStatement {
-    let mut select = page_select_numbered(viewer, arguments, columns, parents, page);
-    if ordered {
-        select.order_by(
-            sea_orm::sea_query::Alias::new(pages::ROW_NUMBER),
-            sea_orm::sea_query::Order::Asc,
-        );
-    }
-    select
-}
-
-/// [`page_select`] without the final order (see [`pages::numbered_statement`]).
-fn page_select_numbered(
-    viewer: Uuid,
-    arguments: &ListArguments,
-    columns: &[&str],
-    parents: &[Uuid],
-    page: &Page,
-) -> SelectStatement {
-    match arguments {
+    let select = match arguments {
         ListArguments::ViewerWorkspaces => {
             let (layout, condition) = workspaces::of_users();
             let columns = columns_of::<workspace::Entity>(columns);
@@ -882,6 +864,11 @@ fn page_select_numbered(
             let columns = columns_of::<time_log::Entity>(columns);
             pages::numbered_statement(&layout, &columns, parents, condition, page)
         }
+    };
+    if ordered {
+        pages::in_page_order(select)
+    } else {
+        select
     }
 }
 
