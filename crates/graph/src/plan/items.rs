@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use uuid::Uuid;
 
-use super::run::{self, Result, Stop};
+use super::json::{self, Result, Stop};
 use super::shape::{Connection, ConnectionOut, Object, Out, PageInfoOut, Scalar};
 use crate::connection::{Page, Paged};
 
@@ -236,10 +236,10 @@ fn write_item(
     let lost = || Stop::Fallback("an item without its value");
     out.push(b'{');
     for (index, (key, field)) in object.fields.iter().enumerate() {
-        run::write_key(out, index, key);
+        json::write_key(out, index, key);
         let scalar = match field {
             Out::Typename => {
-                run::write_str(out, object.kind.type_name())?;
+                json::write_str(out, object.kind.type_name())?;
                 continue;
             }
             Out::Scalar(scalar) => *scalar,
@@ -259,17 +259,17 @@ fn write_item(
             }
             (Values::Texts(texts), Scalar::Status) => {
                 let stored = texts.get(item).ok_or_else(lost)?;
-                run::write_status(out, stored.as_deref().unwrap_or(""))?;
+                json::write_status(out, stored.as_deref().unwrap_or(""))?;
             }
             (Values::Texts(texts), _) => {
-                run::write_optional_str(out, texts.get(item).ok_or_else(lost)?.as_deref())?;
+                json::write_optional_str(out, texts.get(item).ok_or_else(lost)?.as_deref())?;
             }
             (Values::Times(times), _) => match times.get(item).ok_or_else(lost)? {
-                Some(at) => run::write_time(out, *at)?,
+                Some(at) => json::write_time(out, *at)?,
                 None => out.extend_from_slice(b"null"),
             },
             (Values::Numbers(numbers), _) => {
-                run::write_number(out, *numbers.get(item).ok_or_else(lost)?)?;
+                json::write_number(out, *numbers.get(item).ok_or_else(lost)?)?;
             }
         }
     }

@@ -15,9 +15,13 @@
 //! same visibility condition as their loaders.
 
 mod items;
+mod json;
+mod lists;
+mod load;
 mod rows;
 mod run;
 mod shape;
+mod write;
 
 use std::sync::{Arc, Mutex, PoisonError};
 
