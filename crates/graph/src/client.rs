@@ -9,14 +9,14 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::connection::{Cursor, Scope, SortValue, connection_types};
+use crate::connection::{Count, Cursor, Scope, SortValue, connection_types};
 use crate::context::ContextExt;
 use crate::deletion::deletion_types;
 use crate::error::{DbResultExt, Error, Result, UniqueKey};
 use crate::loaders::hours::HoursScope;
 use crate::loaders::projects::ProjectParent;
 use crate::loaders::workspaces::{ClientCountOf, ClientsOf};
-use crate::loaders::{self, ClientById, Count, Loaders, WorkspaceById};
+use crate::loaders::{self, ClientById, Loaders, WorkspaceById};
 use crate::policy::{self, WorkspaceAction};
 use crate::project::{self, ProjectConnection, ProjectFilterInput};
 use crate::retry;
@@ -138,7 +138,7 @@ pub(crate) async fn clients_of(
             id: row.id,
         },
         Client,
-        Count::Clients(ClientCountOf(workspace)),
+        Count::later(ClientCountOf(workspace)),
     ))
 }
 

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use async_graphql::futures_util::future::BoxFuture;
 use async_graphql::{Context, Object};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,6 +20,35 @@ use crate::error::{Error, Result};
 pub const DEFAULT_FIRST: u64 = 50;
 /// The largest `first` a client may ask for; more is an error, not a silent cut.
 pub const MAX_FIRST: u64 = 100;
+
+/// A connection's `totalCount`: known when it came with the page, else counted only when a
+/// client asks for it.
+#[derive(Clone)]
+pub enum Count {
+    Known(u64),
+    Later(Arc<dyn LaterCount>),
+}
+
+/// A count to load when asked for: a loader's count key ([`crate::loaders`] implements it
+/// for every one).
+pub trait LaterCount: Send + Sync {
+    fn load<'a>(&'a self, ctx: &'a Context<'_>) -> BoxFuture<'a, Result<u64>>;
+}
+
+impl Count {
+    /// The count `key` loads, when asked for.
+    pub fn later(key: impl LaterCount + 'static) -> Self {
+        Self::Later(Arc::new(key))
+    }
+
+    /// The count.
+    pub async fn load(&self, ctx: &Context<'_>) -> Result<u64> {
+        match self {
+            Self::Known(count) => Ok(*count),
+            Self::Later(key) => key.load(ctx).await,
+        }
+    }
+}
 
 /// The sort value a cursor carries.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -269,7 +299,7 @@ macro_rules! connection_types {
         pub struct $connection {
             pub edges: Vec<$edge>,
             pub page_info: $crate::connection::PageInfo,
-            pub total: $crate::loaders::Count,
+            pub total: $crate::connection::Count,
         }
 
         #[doc = concat!("A page of ", $doc, ".")]
@@ -331,9 +361,9 @@ macro_rules! connection_types {
                 scope: $crate::connection::Scope<'_>,
                 cursor_of: impl Fn(&M) -> $crate::connection::Cursor,
                 node_of: impl Fn(M) -> $node,
-                total: $crate::loaders::Count,
+                total: $crate::connection::Count,
             ) -> Self {
-                let total = paged.total.map_or(total, $crate::loaders::Count::Known);
+                let total = paged.total.map_or(total, $crate::connection::Count::Known);
                 let scope = $crate::connection::PageScope::new(scope);
                 let edges: Vec<$edge> = paged
                     .rows

@@ -11,13 +11,13 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::client::Client;
-use crate::connection::{Cursor, Scope, SortValue, connection_types};
+use crate::connection::{Count, Cursor, Scope, SortValue, connection_types};
 use crate::context::ContextExt;
 use crate::deletion::deletion_types;
 use crate::error::{DbResultExt, Error, Result, UniqueKey};
 use crate::loaders::hours::HoursScope;
 use crate::loaders::projects::{ProjectCountOf, ProjectFilter, ProjectParent, ProjectsOf};
-use crate::loaders::{self, ClientById, Count, Loaders, ProjectRoleOf, WorkspaceById};
+use crate::loaders::{self, ClientById, Loaders, ProjectRoleOf, WorkspaceById};
 use crate::membership::project::{self as project_member, ProjectMemberConnection};
 use crate::policy::{self, ProjectAction, WorkspaceAction};
 use crate::retry;
@@ -210,7 +210,7 @@ pub(crate) async fn projects_of(
             id: row.id,
         },
         Project,
-        Count::Projects(count),
+        Count::later(count),
     ))
 }
 

@@ -6,13 +6,13 @@ use entity::task::{self, TaskStatus as StoredStatus};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use uuid::Uuid;
 
-use crate::connection::{Cursor, OrderDirection, Scope, SortValue, connection_types};
+use crate::connection::{Count, Cursor, OrderDirection, Scope, SortValue, connection_types};
 use crate::context::ContextExt;
 use crate::deletion::deletion_types;
 use crate::error::{Error, Result};
 use crate::loaders::hours::HoursScope;
 use crate::loaders::time_logs::TimeLogParent;
-use crate::loaders::{self, Count, Loaders, ProjectById, tasks};
+use crate::loaders::{self, Loaders, ProjectById, tasks};
 use crate::policy::{self, ProjectAction};
 use crate::project::Project;
 use crate::retry;
@@ -161,7 +161,7 @@ pub(crate) async fn tasks_of(
         scope,
         cursor_of,
         Task,
-        Count::Tasks(tasks::TaskCountOf { project, filter }),
+        Count::later(tasks::TaskCountOf { project, filter }),
     ))
 }
 

@@ -7,7 +7,7 @@ use entity::time_log;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use uuid::Uuid;
 
-use crate::connection::{Cursor, OrderDirection, Scope, SortValue, connection_types};
+use crate::connection::{Count, Cursor, OrderDirection, Scope, SortValue, connection_types};
 use crate::context::ContextExt;
 use crate::deletion::deletion_types;
 use crate::error::{Error, Result};
@@ -15,7 +15,7 @@ use crate::loaders::hours::{HoursOf, HoursScope};
 use crate::loaders::time_logs::{
     TimeLogCountOf, TimeLogFilter, TimeLogParent, TimeLogsOf, TimeRange,
 };
-use crate::loaders::{self, Count, Loaders, TaskById, TimeLogById, UserById};
+use crate::loaders::{self, Loaders, TaskById, TimeLogById, UserById};
 use crate::policy::{self, ProjectAction};
 use crate::retry;
 use crate::task::{self as tasks, Task};
@@ -169,7 +169,7 @@ pub(crate) async fn time_logs_of(
         scope,
         cursor_of,
         TimeLog,
-        Count::TimeLogs(TimeLogCountOf { parent, filter }),
+        Count::later(TimeLogCountOf { parent, filter }),
     ))
 }
 

@@ -10,14 +10,14 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::client::{self, ClientConnection};
-use crate::connection::{Cursor, Scope, SortValue, connection_types};
+use crate::connection::{Count, Cursor, Scope, SortValue, connection_types};
 use crate::context::ContextExt;
 use crate::deletion::deletion_types;
 use crate::error::{DbResultExt, Error, Result, UniqueKey};
+use crate::loaders;
 use crate::loaders::hours::HoursScope;
 use crate::loaders::projects::ProjectParent;
 use crate::loaders::workspaces::{WorkspaceCountOf, WorkspacesOf};
-use crate::loaders::{self, Count};
 use crate::membership::workspace::{self as workspace_member, WorkspaceMemberConnection};
 use crate::policy::{self, WorkspaceAction};
 use crate::project::{self, ProjectConnection, ProjectFilterInput};
@@ -188,7 +188,7 @@ impl WorkspaceQuery {
                 id: row.id,
             },
             Workspace,
-            Count::Workspaces(WorkspaceCountOf(viewer)),
+            Count::later(WorkspaceCountOf(viewer)),
         ))
     }
 }

@@ -29,11 +29,11 @@ use self::limit::SendLimiter;
 use self::store::{Direction, Party};
 use crate::account::session;
 use crate::connection::{
-    Cursor, Page, PageInfo, PageScope, Scope, Selection, SortValue, connection_types, decode,
+    Count, Cursor, Page, PageInfo, PageScope, Scope, Selection, SortValue, connection_types, decode,
 };
 use crate::context::{ContextExt, Viewer, begin_write};
 use crate::error::{Error, Result};
-use crate::loaders::{self, Count, UserByEmail, UserById};
+use crate::loaders::{self, UserByEmail, UserById};
 use crate::policy;
 use crate::retry;
 use crate::user::User;

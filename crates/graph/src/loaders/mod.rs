@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::futures_util::future::BoxFuture;
 use entity::role::Role;
 use entity::{
     chat_message, client, project, project_user, task, time_log, user, workspace, workspace_user,
@@ -19,7 +20,7 @@ use entity::{
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::connection::{Page, Paged, Scope, Selection};
+use crate::connection::{LaterCount, Page, Paged, Scope, Selection};
 use crate::context::ContextExt;
 use crate::error::{Error, Result};
 
@@ -33,35 +34,18 @@ pub mod tasks;
 pub mod time_logs;
 pub mod workspaces;
 
-/// A connection's `totalCount`: known when it came with the page, else loaded (through the
-/// batching loader) only when a client asks for it.
-#[derive(Debug, Clone)]
-pub enum Count {
-    Known(u64),
-    Tasks(tasks::TaskCountOf),
-    TimeLogs(time_logs::TimeLogCountOf),
-    Projects(projects::ProjectCountOf),
-    Workspaces(workspaces::WorkspaceCountOf),
-    Clients(workspaces::ClientCountOf),
-    WorkspaceMembers(members::WorkspaceMemberCountOf),
-    ProjectMembers(members::ProjectMemberCountOf),
-}
-
-impl Count {
-    /// The count.
-    pub async fn load(&self, ctx: &Context<'_>) -> Result<u64> {
-        let loader = ctx.service::<DataLoader<Loaders>>()?;
-        let count = match self {
-            Self::Known(count) => return Ok(*count),
-            Self::Tasks(key) => loader.load_one(key.clone()).await?,
-            Self::TimeLogs(key) => loader.load_one(key.clone()).await?,
-            Self::Projects(key) => loader.load_one(key.clone()).await?,
-            Self::Workspaces(key) => loader.load_one(*key).await?,
-            Self::Clients(key) => loader.load_one(*key).await?,
-            Self::WorkspaceMembers(key) => loader.load_one(*key).await?,
-            Self::ProjectMembers(key) => loader.load_one(*key).await?,
-        };
-        Ok(count.unwrap_or(0))
+/// A connection's `totalCount` not known with its page: every count key (`TaskCountOf`,
+/// …) counts through the batching loader, when a client asks for it.
+impl<K> LaterCount for K
+where
+    Loaders: Loader<K, Value = u64, Error = Arc<DbErr>>,
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+{
+    fn load<'a>(&'a self, ctx: &'a Context<'_>) -> BoxFuture<'a, Result<u64>> {
+        Box::pin(async move {
+            let loader = ctx.service::<DataLoader<Loaders>>()?;
+            Ok(loader.load_one(self.clone()).await?.unwrap_or(0))
+        })
     }
 }
 

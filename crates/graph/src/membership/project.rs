@@ -7,11 +7,11 @@ use entity::project_user;
 use uuid::Uuid;
 
 use super::{Level, Newcomer};
-use crate::connection::{Cursor, Scope, SortValue, connection_types};
+use crate::connection::{Count, Cursor, Scope, SortValue, connection_types};
 use crate::error::Result;
 use crate::loaders::hours::HoursScope;
 use crate::loaders::members::{ProjectMemberCountOf, ProjectMembersOf};
-use crate::loaders::{self, Count, ProjectById, UserById};
+use crate::loaders::{self, ProjectById, UserById};
 use crate::project::Project;
 use crate::role::Role;
 use crate::time_log;
@@ -112,7 +112,7 @@ pub(crate) async fn members_of(
             id: row.id,
         },
         ProjectMember,
-        Count::ProjectMembers(ProjectMemberCountOf(project)),
+        Count::later(ProjectMemberCountOf(project)),
     ))
 }
 

@@ -7,12 +7,12 @@ use entity::workspace_user;
 use uuid::Uuid;
 
 use super::{Level, Newcomer};
-use crate::connection::{Cursor, Scope, SortValue, connection_types};
+use crate::connection::{Count, Cursor, Scope, SortValue, connection_types};
 use crate::context::ContextExt;
 use crate::error::Result;
 use crate::loaders::hours::HoursScope;
 use crate::loaders::members::{WorkspaceMemberCountOf, WorkspaceMembersOf};
-use crate::loaders::{self, Count, UserById, WorkspaceById};
+use crate::loaders::{self, UserById, WorkspaceById};
 use crate::role::Role;
 use crate::time_log;
 use crate::user::User;
@@ -115,7 +115,7 @@ pub(crate) async fn members_of(
             id: row.id,
         },
         WorkspaceMember,
-        Count::WorkspaceMembers(WorkspaceMemberCountOf(workspace)),
+        Count::later(WorkspaceMemberCountOf(workspace)),
     ))
 }
 
