@@ -125,13 +125,13 @@ pub(crate) async fn clients_of(
         parent: workspace,
         order: "NAME_ASC",
     };
-    let (paged, page) = loaders::connection_page(ctx, first, after.as_deref(), scope, |page| {
-        ClientsOf { workspace, page }
+    let loaded = loaders::connection_page(ctx, first, after.as_deref(), scope, |page| ClientsOf {
+        workspace,
+        page,
     })
     .await?;
     Ok(ClientConnection::build(
-        paged,
-        &page,
+        loaded,
         scope,
         |row| Cursor {
             value: SortValue::Text(row.name.clone()),

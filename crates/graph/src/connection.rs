@@ -21,6 +21,16 @@ pub const DEFAULT_FIRST: u64 = 50;
 /// The largest `first` a client may ask for; more is an error, not a silent cut.
 pub const MAX_FIRST: u64 = 100;
 
+impl Cursor {
+    /// Row `id`'s position in a list ordered by id alone.
+    pub fn by_id(id: Uuid) -> Self {
+        Self {
+            value: SortValue::Id,
+            id,
+        }
+    }
+}
+
 /// A connection's `totalCount`: known when it came with the page, else counted only when a
 /// client asks for it.
 #[derive(Clone)]
@@ -353,11 +363,11 @@ macro_rules! connection_types {
         }
 
         impl $connection {
-            /// Builds the page from loaded rows. `total` is how to count the list when the
-            /// page did not come with its count.
+            /// Builds the page from loaded rows and the page they answer (as
+            /// [`crate::loaders::connection_page`] gives them). `total` is how to count the
+            /// list when the page did not come with its count.
             pub fn build<M>(
-                paged: $crate::connection::Paged<M>,
-                page: &$crate::connection::Page,
+                (paged, page): ($crate::connection::Paged<M>, $crate::connection::Page),
                 scope: $crate::connection::Scope<'_>,
                 cursor_of: impl Fn(&M) -> $crate::connection::Cursor,
                 node_of: impl Fn(M) -> $node,

@@ -11,7 +11,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::client::Client;
-use crate::connection::{Count, Cursor, Scope, SortValue, connection_types};
+use crate::connection::{Count, Cursor, Scope, connection_types};
 use crate::context::ContextExt;
 use crate::deletion::deletion_types;
 use crate::error::{DbResultExt, Error, Result, UniqueKey};
@@ -188,27 +188,22 @@ pub(crate) async fn projects_of(
         parent: parent_id,
         order: "ID_ASC",
     };
-    let (paged, page) =
-        loaders::connection_page(ctx, first, after.as_deref(), scope, |page| ProjectsOf {
-            parent,
-            viewer,
-            page,
-            filter,
-        })
-        .await?;
+    let loaded = loaders::connection_page(ctx, first, after.as_deref(), scope, |page| ProjectsOf {
+        parent,
+        viewer,
+        page,
+        filter,
+    })
+    .await?;
     let count = ProjectCountOf {
         parent,
         viewer,
         filter,
     };
     Ok(ProjectConnection::build(
-        paged,
-        &page,
+        loaded,
         scope,
-        |row| Cursor {
-            value: SortValue::Id,
-            id: row.id,
-        },
+        |row| Cursor::by_id(row.id),
         Project,
         Count::later(count),
     ))

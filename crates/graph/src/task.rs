@@ -137,7 +137,7 @@ pub(crate) async fn tasks_of(
         parent: project,
         order: &order_name,
     };
-    let (paged, page) =
+    let loaded =
         loaders::connection_page(ctx, first, after.as_deref(), scope, |page| tasks::TasksOf {
             project,
             page,
@@ -156,8 +156,7 @@ pub(crate) async fn tasks_of(
         id: row.id,
     };
     Ok(TaskConnection::build(
-        paged,
-        &page,
+        loaded,
         scope,
         cursor_of,
         Task,

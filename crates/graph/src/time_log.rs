@@ -151,21 +151,19 @@ pub(crate) async fn time_logs_of(
             "LOGGED_AT_ASC"
         },
     };
-    let (paged, page) =
-        loaders::connection_page(ctx, first, after.as_deref(), scope, |page| TimeLogsOf {
-            parent,
-            page,
-            filter,
-            descending,
-        })
-        .await?;
+    let loaded = loaders::connection_page(ctx, first, after.as_deref(), scope, |page| TimeLogsOf {
+        parent,
+        page,
+        filter,
+        descending,
+    })
+    .await?;
     let cursor_of = |row: &time_log::Model| Cursor {
         value: SortValue::Time(row.logged_at),
         id: row.id,
     };
     Ok(TimeLogConnection::build(
-        paged,
-        &page,
+        loaded,
         scope,
         cursor_of,
         TimeLog,

@@ -10,7 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::client::{self, ClientConnection};
-use crate::connection::{Count, Cursor, Scope, SortValue, connection_types};
+use crate::connection::{Count, Cursor, Scope, connection_types};
 use crate::context::ContextExt;
 use crate::deletion::deletion_types;
 use crate::error::{DbResultExt, Error, Result, UniqueKey};
@@ -175,18 +175,14 @@ impl WorkspaceQuery {
             parent: viewer,
             order: "ID_ASC",
         };
-        let (paged, page) = loaders::connection_page(ctx, first, after.as_deref(), scope, |page| {
+        let loaded = loaders::connection_page(ctx, first, after.as_deref(), scope, |page| {
             WorkspacesOf { user: viewer, page }
         })
         .await?;
         Ok(WorkspaceConnection::build(
-            paged,
-            &page,
+            loaded,
             scope,
-            |row| Cursor {
-                value: SortValue::Id,
-                id: row.id,
-            },
+            |row| Cursor::by_id(row.id),
             Workspace,
             Count::later(WorkspaceCountOf(viewer)),
         ))

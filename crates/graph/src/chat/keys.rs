@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -185,10 +185,7 @@ impl ChatKeys {
 
     /// Seals `plaintext` for the row `binding` under the active key.
     pub fn seal(&self, binding: Binding<'_>, plaintext: &str) -> Sealed {
-        let ring = self
-            .ring
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let ring = self.read();
         let cipher = ring
             .ciphers
             .get(&ring.active)
@@ -216,10 +213,7 @@ impl ChatKeys {
         if !self.knows(&row.key_id) {
             self.reload();
         }
-        let ring = self
-            .ring
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let ring = self.read();
         let cipher = ring
             .ciphers
             .get(&row.key_id)
@@ -240,6 +234,13 @@ impl ChatKeys {
             )
             .map_err(|_| OpenError::Corrupt(row.id))?;
         String::from_utf8(plaintext).map_err(|_| OpenError::Corrupt(row.id))
+    }
+
+    /// The ring as it is; a writer that panicked left it whole (keys are only added).
+    fn read(&self) -> RwLockReadGuard<'_, Ring> {
+        self.ring
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn knows(&self, id: &str) -> bool {

@@ -234,8 +234,7 @@ impl ChatQuery {
             total: None,
         };
         Ok(ConversationConnection::build(
-            paged,
-            &page,
+            (paged, page),
             scope,
             |row| position(&row.last),
             Conversation,

@@ -510,6 +510,17 @@ mod tests {
         }
     }
 
+    /// The statement of one page of the tasks of the nil project, in page order.
+    fn tasks_page(layout: &Layout<task::Entity>, page: Page) -> SelectStatement {
+        in_page_order(numbered_statement(
+            layout,
+            &all::<task::Entity>(),
+            &[Uuid::nil()],
+            Condition::all(),
+            &page,
+        ))
+    }
+
     #[test]
     fn pages_number_rows_per_parent_after_the_cursor() {
         let layout = Layout::<task::Entity>::new(
@@ -521,15 +532,7 @@ mod tests {
             value: SortValue::Text("m".into()),
             id: Uuid::nil(),
         };
-        let parents = [Uuid::nil()];
-        let sql = in_page_order(numbered_statement(
-            &layout,
-            &all::<task::Entity>(),
-            &parents,
-            Condition::all(),
-            &page(false, Some(after)),
-        ))
-        .to_string(PostgresQueryBuilder);
+        let sql = tasks_page(&layout, page(false, Some(after))).to_string(PostgresQueryBuilder);
         assert!(
             sql.contains(r#"ROW_NUMBER() OVER ( PARTITION BY "tasks"."project_id" ORDER BY "tasks"."name" DESC, "tasks"."id" DESC )"#),
             "{sql}"
@@ -547,19 +550,8 @@ mod tests {
     #[test]
     fn a_counted_page_counts_before_it_skips_to_the_cursor() {
         let layout = Layout::<task::Entity>::new(task::Column::ProjectId, task::Column::Id, None);
-        let after = Cursor {
-            value: SortValue::Id,
-            id: Uuid::nil(),
-        };
-        let parents = [Uuid::nil()];
-        let sql = in_page_order(numbered_statement(
-            &layout,
-            &all::<task::Entity>(),
-            &parents,
-            Condition::all(),
-            &page(true, Some(after)),
-        ))
-        .to_string(SqliteQueryBuilder);
+        let after = Cursor::by_id(Uuid::nil());
+        let sql = tasks_page(&layout, page(true, Some(after))).to_string(SqliteQueryBuilder);
         let count = sql.find("COUNT(*) OVER").expect("a window count");
         let cursor = sql.find(r#"WHERE "id" > "#).expect("the cursor condition");
         // The count sits in the inner query, the cursor applies to its result.

@@ -7,7 +7,7 @@ use entity::project_user;
 use uuid::Uuid;
 
 use super::{Level, Newcomer};
-use crate::connection::{Count, Cursor, Scope, SortValue, connection_types};
+use crate::connection::{Count, Cursor, Scope, connection_types};
 use crate::error::Result;
 use crate::loaders::hours::HoursScope;
 use crate::loaders::members::{ProjectMemberCountOf, ProjectMembersOf};
@@ -99,18 +99,14 @@ pub(crate) async fn members_of(
         parent: project,
         order: "ID_ASC",
     };
-    let (paged, page) = loaders::connection_page(ctx, first, after.as_deref(), scope, |page| {
+    let loaded = loaders::connection_page(ctx, first, after.as_deref(), scope, |page| {
         ProjectMembersOf { project, page }
     })
     .await?;
     Ok(ProjectMemberConnection::build(
-        paged,
-        &page,
+        loaded,
         scope,
-        |row| Cursor {
-            value: SortValue::Id,
-            id: row.id,
-        },
+        |row| Cursor::by_id(row.id),
         ProjectMember,
         Count::later(ProjectMemberCountOf(project)),
     ))

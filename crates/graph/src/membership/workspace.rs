@@ -7,7 +7,7 @@ use entity::workspace_user;
 use uuid::Uuid;
 
 use super::{Level, Newcomer};
-use crate::connection::{Count, Cursor, Scope, SortValue, connection_types};
+use crate::connection::{Count, Cursor, Scope, connection_types};
 use crate::context::ContextExt;
 use crate::error::Result;
 use crate::loaders::hours::HoursScope;
@@ -102,18 +102,14 @@ pub(crate) async fn members_of(
         parent: workspace,
         order: "ID_ASC",
     };
-    let (paged, page) = loaders::connection_page(ctx, first, after.as_deref(), scope, |page| {
+    let loaded = loaders::connection_page(ctx, first, after.as_deref(), scope, |page| {
         WorkspaceMembersOf { workspace, page }
     })
     .await?;
     Ok(WorkspaceMemberConnection::build(
-        paged,
-        &page,
+        loaded,
         scope,
-        |row| Cursor {
-            value: SortValue::Id,
-            id: row.id,
-        },
+        |row| Cursor::by_id(row.id),
         WorkspaceMember,
         Count::later(WorkspaceMemberCountOf(workspace)),
     ))

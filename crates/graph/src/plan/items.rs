@@ -16,7 +16,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use uuid::Uuid;
 
 use super::json::{self, Result, Stop};
-use super::shape::{Connection, ConnectionOut, Object, Out, PageInfoOut, Scalar};
+use super::tree::{Connection, ConnectionOut, Object, Out, PageInfoOut, Scalar};
 use crate::connection::{Page, Paged};
 
 /// The one item selection of `connection` if its page can come as arrays: the connection
@@ -282,7 +282,8 @@ mod tests {
     use async_graphql::Variables;
     use async_graphql::parser::parse_query;
 
-    use super::super::shape::{self, Root};
+    use super::super::shape;
+    use super::super::tree::Root;
     use super::*;
 
     /// Whether the tasks' `timeLogs` of `query` (a project's tasks, `selection` on their

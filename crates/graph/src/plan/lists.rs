@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::items;
 use super::json::{Result, Stop};
 use super::rows::Columns;
-use super::shape::{Connection, List, ListArguments, Object};
+use super::tree::{Connection, List, ListArguments, Object};
 use crate::connection::{Cursor, Page, Paged, Scope, SortValue};
 use crate::loaders::tasks::TaskOrderField;
 use crate::loaders::{pages, projects, tasks, time_logs, workspaces};

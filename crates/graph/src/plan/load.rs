@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::json::{Result, Stop};
 use super::lists::{Batch, Pages, load_batch};
 use super::rows::Columns;
-use super::shape::{Connection, Kind, Object, Out};
+use super::tree::{Connection, Kind, Object, Out};
 use crate::connection::Paged;
 use crate::loaders::hours::{self, HoursOf, HoursScope};
 use crate::loaders::time_logs::TimeRange;

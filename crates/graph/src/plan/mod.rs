@@ -21,6 +21,7 @@ mod load;
 mod rows;
 mod run;
 mod shape;
+mod tree;
 mod write;
 
 use std::sync::{Arc, Mutex, PoisonError};

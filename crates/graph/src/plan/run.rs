@@ -9,14 +9,14 @@
 use std::collections::HashMap;
 
 use entity::{project, task, workspace};
-use sea_orm::sea_query::{Expr, ExprTrait, IntoColumnRef, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, IntoColumnRef, Query, SelectStatement};
 use sea_orm::{DatabaseConnection, Iterable, QueryResult};
 use uuid::Uuid;
 
 use super::json::{Result, Stop, write_key, write_str};
 use super::load::{load_level, load_root_list};
 use super::rows::Columns;
-use super::shape::{Kind, Plan, Root};
+use super::tree::{Kind, Plan, Root};
 use super::write::{BODY_START, write_connection, write_object};
 use crate::loaders::pages::read;
 use crate::policy::{self, ProjectAction, WorkspaceAction};
@@ -120,16 +120,7 @@ async fn root_rows(
                     .columns(project::Column::iter().map(|column| (project::Entity, column)))
                     .from(project::Entity)
                     .and_where(Expr::col((project::Entity, project::Column::Id)).is_in(ids));
-                readable(
-                    policy::raw_rows_with_access(
-                        db,
-                        query,
-                        viewer,
-                        (project::Entity, project::Column::WorkspaceId),
-                        Some((project::Entity, project::Column::Id).into_column_ref()),
-                    )
-                    .await?,
-                )
+                readable(db, query, viewer, (project::Entity, project::Column::Id)).await?
             }
             Kind::Task => {
                 let mut query = Query::select();
@@ -142,16 +133,7 @@ async fn root_rows(
                             .equals((task::Entity, task::Column::ProjectId)),
                     )
                     .and_where(Expr::col((task::Entity, task::Column::Id)).is_in(ids));
-                readable(
-                    policy::raw_rows_with_access(
-                        db,
-                        query,
-                        viewer,
-                        (project::Entity, project::Column::WorkspaceId),
-                        Some((task::Entity, task::Column::ProjectId).into_column_ref()),
-                    )
-                    .await?,
-                )
+                readable(db, query, viewer, (task::Entity, task::Column::ProjectId)).await?
             }
             Kind::Client | Kind::TimeLog | Kind::User => Vec::new(),
         };
@@ -163,10 +145,25 @@ async fn root_rows(
     Ok(found)
 }
 
-/// The rows whose project the viewer may read.
-fn readable(rows: Vec<(QueryResult, policy::ProjectAccess)>) -> Vec<QueryResult> {
-    rows.into_iter()
+/// The rows of `query` (over projects, or joined to them) whose project the viewer may
+/// read; `project` is the column holding the row's project id.
+async fn readable(
+    db: &DatabaseConnection,
+    query: SelectStatement,
+    viewer: Uuid,
+    project: impl IntoColumnRef,
+) -> Result<Vec<QueryResult>> {
+    let rows = policy::raw_rows_with_access(
+        db,
+        query,
+        viewer,
+        (project::Entity, project::Column::WorkspaceId),
+        Some(project.into_column_ref()),
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
         .filter(|(_, access)| policy::project(*access, ProjectAction::Read).is_allowed())
         .map(|(row, _)| row)
-        .collect()
+        .collect())
 }

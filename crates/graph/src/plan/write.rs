@@ -11,7 +11,7 @@ use super::json::{
 use super::lists::{cursor_of, scope_names};
 use super::load::{LoadedList, LoadedObject};
 use super::rows::Columns;
-use super::shape::{Connection, ConnectionOut, EdgeOut, Kind, Object, Out, PageInfoOut, Scalar};
+use super::tree::{Connection, ConnectionOut, EdgeOut, Kind, Object, Out, PageInfoOut, Scalar};
 use crate::connection::{self, Paged, Scope};
 
 /// How a response body starts: the planned `data` follows.
