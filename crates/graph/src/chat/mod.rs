@@ -13,21 +13,21 @@ pub mod keys;
 pub mod limit;
 pub mod rotate;
 mod store;
+mod subscription;
 
-use async_graphql::futures_util::Stream;
-use async_graphql::{Context, ID, InputObject, Object, Subscription};
+pub use self::subscription::ChatSubscription;
+
+use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, SubsecRound, Utc};
 use entity::chat_message;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use sha2::{Digest, Sha256};
-use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use self::bus::{ChatBus, ChatEvent};
 use self::keys::{Binding, ChatKeys};
 use self::limit::SendLimiter;
 use self::store::{Direction, Party};
-use crate::account::session;
 use crate::connection::{
     Count, Cursor, Page, PageInfo, PageScope, Scope, Selection, SortValue, connection_types, decode,
 };
@@ -457,98 +457,5 @@ impl ChatMutation {
         };
         let now = Utc::now().trunc_subsecs(6);
         Ok(store::mark_read(db, &me, counterpart.id, now).await?)
-    }
-}
-
-/// Chat pushes.
-#[derive(Default)]
-pub struct ChatSubscription;
-
-/// Live updates, over WebSocket at `/graphql/ws` (`graphql-transport-ws` or the legacy
-/// `graphql-ws` protocol), signed in by the `authorization` field of `connection_init`.
-#[Subscription(name = "Subscription")]
-impl ChatSubscription {
-    /// Every message sent to or by the viewer from now on, on each of their open
-    /// subscriptions. Ends with `UNAUTHENTICATED` when the session is revoked or expires, and with
-    /// `INTERNAL` should the subscriber fall too far behind (resubscribe and refetch).
-    async fn message_received(
-        &self,
-        ctx: &Context<'_>,
-    ) -> Result<impl Stream<Item = Result<Message>> + use<>> {
-        let (viewer, me) = party(ctx).await?;
-        // A socket authenticates once, at `connection_init`; its session may have ended
-        // since.
-        let Some(expires_at) = session::active_until(ctx.db()?, viewer.session_id).await? else {
-            return Err(Error::Unauthenticated);
-        };
-        let lifetime = (expires_at - Utc::now()).to_std().unwrap_or_default();
-        let chat = ctx.service::<Chat>()?;
-        let listening = Listening {
-            events: chat.bus.subscribe(me.id, &me.email),
-            expires: tokio::time::Instant::now() + lifetime,
-            viewer,
-            me,
-            done: false,
-        };
-        Ok(async_graphql::futures_util::stream::unfold(
-            listening,
-            Listening::next,
-        ))
-    }
-}
-
-/// One subscription's state.
-struct Listening {
-    events: bus::Subscriber,
-    /// When the session expires, and with it the subscription.
-    expires: tokio::time::Instant,
-    viewer: Viewer,
-    me: Party,
-    done: bool,
-}
-
-/// A subscriber fell behind the bus by this many events.
-#[derive(Debug, thiserror::Error)]
-#[error("chat subscriber lagged {0} events behind and was ended")]
-struct Lagged(u64);
-
-impl Listening {
-    async fn next(mut self) -> Option<(Result<Message>, Self)> {
-        if self.done {
-            return None;
-        }
-        loop {
-            let received = tokio::select! {
-                received = self.events.events.recv() => received,
-                () = tokio::time::sleep_until(self.expires) => {
-                    self.done = true;
-                    return Some((Err(Error::Unauthenticated), self));
-                }
-            };
-            let event = match received {
-                Ok(event) => event,
-                Err(RecvError::Lagged(missed)) => {
-                    self.done = true;
-                    return Some((Err(Error::internal(Lagged(missed))), self));
-                }
-                Err(RecvError::Closed) => return None,
-            };
-            match &*event {
-                ChatEvent::Message(message) => {
-                    let readable = policy::read_message(
-                        message.sender_id == self.me.id,
-                        message.recipient_email == self.me.email,
-                    );
-                    if readable.is_allowed() {
-                        return Some((Ok(Message(message.clone())), self));
-                    }
-                }
-                ChatEvent::SessionEnded { session, .. } if *session == self.viewer.session_id => {
-                    self.done = true;
-                    return Some((Err(Error::Unauthenticated), self));
-                }
-                _ => {}
-            }
-        }
     }
 }

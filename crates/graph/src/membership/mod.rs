@@ -1,6 +1,7 @@
 //! Membership on both levels, workspace (`workspace_users`) and project (`project_users`):
-//! who belongs, and adding, re-roling and removing them. One flow serves both levels; the
-//! two files beside this one hold only each level's GraphQL types and inputs.
+//! who belongs, and adding, re-roling and removing them. One flow serves both levels;
+//! `workspace.rs` and `project.rs` hold only each level's GraphQL types and inputs, `rows.rs`
+//! the one row shape of both tables and its reads and writes.
 //!
 //! The same on both levels, by design:
 //! - a member is named by the level's parent id and the user: added by `userId` or, as the
@@ -29,15 +30,18 @@
 //!   its workspace's OWNERs and ADMINs), as `policy` says for reads.
 
 pub mod project;
+mod rows;
 pub mod workspace;
 
+pub(crate) use self::rows::Row;
+use self::rows::{find, find_by_id, insert_row, update_role};
+
 use async_graphql::{Context, ID};
-use chrono::{DateTime, Utc};
 use entity::role::Role as StoredRole;
 use entity::{project as project_entity, project_user, user, workspace_user};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -89,70 +93,6 @@ impl Level {
         Error::Conflict {
             field: None,
             message: format!("a {level} must keep at least one OWNER"),
-        }
-    }
-}
-
-/// A membership row of either level: both tables have this one shape.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Row {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    /// The workspace or the project.
-    pub parent_id: Uuid,
-    pub role: StoredRole,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<workspace_user::Model> for Row {
-    fn from(row: workspace_user::Model) -> Self {
-        Self {
-            id: row.id,
-            user_id: row.user_id,
-            parent_id: row.workspace_id,
-            role: row.role,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        }
-    }
-}
-
-impl From<Row> for workspace_user::Model {
-    fn from(row: Row) -> Self {
-        Self {
-            id: row.id,
-            user_id: row.user_id,
-            workspace_id: row.parent_id,
-            role: row.role,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        }
-    }
-}
-
-impl From<project_user::Model> for Row {
-    fn from(row: project_user::Model) -> Self {
-        Self {
-            id: row.id,
-            user_id: row.user_id,
-            parent_id: row.project_id,
-            role: row.role,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        }
-    }
-}
-
-impl From<Row> for project_user::Model {
-    fn from(row: Row) -> Self {
-        Self {
-            id: row.id,
-            user_id: row.user_id,
-            project_id: row.parent_id,
-            role: row.role,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
         }
     }
 }
@@ -392,95 +332,6 @@ async fn ensure_may_join(
         return Err(Error::bad_input(field, message));
     }
     Ok(())
-}
-
-async fn find_by_id(db: &impl ConnectionTrait, level: Level, id: Uuid) -> Result<Option<Row>> {
-    Ok(match level {
-        Level::Workspace => workspace_user::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .map(Row::from),
-        Level::Project => project_user::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .map(Row::from),
-    })
-}
-
-async fn find(
-    db: &impl ConnectionTrait,
-    level: Level,
-    parent: Uuid,
-    user: Uuid,
-) -> Result<Option<Row>> {
-    Ok(match level {
-        Level::Workspace => workspace_user::Entity::find()
-            .filter(workspace_user::Column::WorkspaceId.eq(parent))
-            .filter(workspace_user::Column::UserId.eq(user))
-            .one(db)
-            .await?
-            .map(Row::from),
-        Level::Project => project_user::Entity::find()
-            .filter(project_user::Column::ProjectId.eq(parent))
-            .filter(project_user::Column::UserId.eq(user))
-            .one(db)
-            .await?
-            .map(Row::from),
-    })
-}
-
-async fn insert_row(
-    tx: &DatabaseTransaction,
-    level: Level,
-    id: Option<Uuid>,
-    parent: Uuid,
-    user: Uuid,
-    role: StoredRole,
-) -> std::result::Result<Row, sea_orm::DbErr> {
-    let id = id.map_or(sea_orm::ActiveValue::NotSet, Set);
-    Ok(match level {
-        Level::Workspace => workspace_user::ActiveModel {
-            id,
-            user_id: Set(user),
-            workspace_id: Set(parent),
-            role: Set(role),
-            ..Default::default()
-        }
-        .insert(tx)
-        .await?
-        .into(),
-        Level::Project => project_user::ActiveModel {
-            id,
-            user_id: Set(user),
-            project_id: Set(parent),
-            role: Set(role),
-            ..Default::default()
-        }
-        .insert(tx)
-        .await?
-        .into(),
-    })
-}
-
-async fn update_role(
-    tx: &DatabaseTransaction,
-    level: Level,
-    target: Row,
-    role: StoredRole,
-) -> Result<Row> {
-    Ok(match level {
-        Level::Workspace => {
-            let mut change: workspace_user::ActiveModel =
-                workspace_user::Model::from(target).into();
-            change.role = Set(role);
-            change.update(tx).await?.into()
-        }
-        Level::Project => {
-            let mut change: project_user::ActiveModel = project_user::Model::from(target).into();
-            change.role = Set(role);
-            change.update(tx).await?.into()
-        }
-    })
 }
 
 /// `CONFLICT` unless `parent` keeps an OWNER after one is demoted or removed. The owner
