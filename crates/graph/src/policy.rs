@@ -10,6 +10,9 @@
 //! everywhere: an ADMIN manages USERs; only an OWNER grants, changes or takes away OWNER or
 //! ADMIN. Anyone may remove themself.
 
+// Over ~450 lines with its unit tests (the rules' tables of cases), which stay beside the code
+// they pin.
+
 use async_graphql::Context;
 use async_graphql::dataloader::DataLoader;
 use entity::role::Role;

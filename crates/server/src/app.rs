@@ -48,11 +48,9 @@ use tracing::Level;
 use uuid::Uuid;
 
 use crate::Config;
-use crate::graphql::{
-    Call, Incoming, authorization, discard_body, is_json, not_acceptable, refuse,
-    request_from_params,
-};
+use crate::graphql::{Call, Incoming, authorization, discard_body, is_json, request_from_params};
 use crate::media_type::{self, MediaType};
+use crate::respond::{not_acceptable, refuse};
 use crate::ws::{self, WsSettings};
 
 /// What every handler shares.

@@ -12,6 +12,7 @@ pub mod db;
 pub mod graphiql;
 mod graphql;
 pub mod media_type;
+mod respond;
 pub mod telemetry;
 pub mod ws;
 

@@ -14,7 +14,7 @@ use graph::time_limit::OperationTimeout;
 use uuid::Uuid;
 
 use crate::app::RequestId;
-use crate::graphql::stamp_request_id;
+use crate::respond::stamp_request_id;
 
 #[derive(Clone)]
 pub(super) struct SocketExecutor {
