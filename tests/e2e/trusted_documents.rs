@@ -132,6 +132,18 @@ async fn a_listed_document_runs_by_its_hash_in_each_form() {
         assert_eq!(body["data"]["__typename"], "Query", "{label}: {body}");
         assert!(body.get("errors").is_none(), "{label}: {body}");
     }
+
+    // A `documentId` that is not a hash's text, or names another document than
+    // `extensions.persistedQuery` does, is not a GraphQL request.
+    let malformed = [
+        json!({ "documentId": 7 }),
+        json!({ "documentId": sha256(ME), "extensions": persisted_query(TYPENAME) }),
+    ];
+    for body in malformed {
+        let (status, answer) = post(&app, body.clone(), None).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert_eq!(code(&answer), "BAD_REQUEST", "{body}: {answer}");
+    }
 }
 
 #[tokio::test]
