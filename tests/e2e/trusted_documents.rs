@@ -417,6 +417,7 @@ async fn a_bad_file_stops_start_up_with_a_clear_message() {
             message.contains(says) && message.contains(&*path.to_string_lossy()),
             "{message}"
         );
+        assert_eq!(message.matches(says).count(), 1, "said once: {message}");
     }
 }
 

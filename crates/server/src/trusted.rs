@@ -7,16 +7,17 @@ use std::sync::Arc;
 
 use graph::trusted::{DocumentSet, LoadError, TrustedDocuments};
 
-/// Why the file could not be used.
+/// Why the file could not be used. The cause is in the message, not a source of its own, so
+/// the one line an operator reads says it once.
 #[derive(Debug, thiserror::Error)]
 pub enum TrustedFileError {
-    #[error("cannot read the trusted documents {}: {source}", path.display())]
+    #[error("cannot read the trusted documents {}: {cause}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("the trusted documents {} are unusable: {source}", path.display())]
-    List { path: PathBuf, source: LoadError },
+    #[error("the trusted documents {} are unusable: {cause}", path.display())]
+    List { path: PathBuf, cause: LoadError },
 }
 
 /// The file and the list read from it, shared with the schema. Cloning shares both.
@@ -71,13 +72,13 @@ impl TrustedFile {
 }
 
 fn read(path: &Path) -> Result<DocumentSet, TrustedFileError> {
-    let text = std::fs::read_to_string(path).map_err(|source| TrustedFileError::Read {
+    let text = std::fs::read_to_string(path).map_err(|cause| TrustedFileError::Read {
         path: path.to_owned(),
-        source,
+        cause,
     })?;
-    DocumentSet::from_json(&text).map_err(|source| TrustedFileError::List {
+    DocumentSet::from_json(&text).map_err(|cause| TrustedFileError::List {
         path: path.to_owned(),
-        source,
+        cause,
     })
 }
 
