@@ -7,7 +7,7 @@ use tests::TestApp;
 
 #[tokio::test]
 async fn with_introspection_off_the_schema_is_not_answered_and_nothing_is_suggested() {
-    let app = TestApp::spawn_with_config(|config| config.introspection = false).await;
+    let app = TestApp::spawn_with_config(|config| config.introspection = Some(false)).await;
     for query in [
         "{ __schema { types { name } } }",
         "{ __type(name: \"User\") { name } }",

@@ -41,6 +41,7 @@ mod schema_file;
 mod seed;
 mod shutdown;
 mod slow_clients;
+mod trusted_documents;
 mod websocket;
 mod ws_hygiene;
 mod ws_limits;

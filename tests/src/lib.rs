@@ -149,6 +149,7 @@ pub struct Instance {
     http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
+    trusted_documents: Option<server::trusted::TrustedFile>,
 }
 
 impl Instance {
@@ -164,11 +165,10 @@ impl Instance {
         let mut config = server::Config::new(url, ([127, 0, 0, 1], 0).into());
         config.chat_keys = Some(chat_keys.to_owned());
         configure(&mut config);
-        let router = wrap(
-            server::app(db, &config)
-                .await
-                .unwrap_or_else(|err| panic!("start the server: {err:#}")),
-        );
+        let app = server::build(db, &config)
+            .await
+            .unwrap_or_else(|err| panic!("start the server: {err:#}"));
+        let router = wrap(app.router);
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap_or_else(|err| panic!("bind 127.0.0.1:0: {err}"));
@@ -185,7 +185,16 @@ impl Instance {
             http: reqwest::Client::new(),
             shutdown: Some(shutdown_tx),
             server: Some(server),
+            trusted_documents: app.trusted_documents,
         }
+    }
+
+    /// The server's `WORKGRAPH_TRUSTED_DOCUMENTS`, as `main` hands it to its SIGHUP
+    /// handler; panics when the test did not set it.
+    pub fn trusted_documents(&self) -> &server::trusted::TrustedFile {
+        self.trusted_documents
+            .as_ref()
+            .expect("the test set WORKGRAPH_TRUSTED_DOCUMENTS")
     }
 
     /// `http://127.0.0.1:port` + `path`.

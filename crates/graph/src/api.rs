@@ -1,13 +1,13 @@
 //! [`Api`]: the schema as the HTTP and WebSocket transports run it, with what every
-//! operation gets around async-graphql's execution: persisted queries filled in, the
-//! document limits checked, codes on errors, the cost reported, and the planned read path
+//! operation gets around async-graphql's execution: untrusted documents refused, persisted
+//! queries filled in, the document limits checked, codes on errors, the cost reported, and the planned read path
 //! offered for queries.
 
 use std::sync::Arc;
 
 use async_graphql::ServerError;
 
-use crate::{WorkgraphSchema, error, persisted, plan, query_limits};
+use crate::{WorkgraphSchema, error, persisted, plan, query_limits, trusted};
 
 /// The schema as the transports run it: every response leaves with a code on each error
 /// ([`error::assign_codes`]) and its cost ([`query_limits`]), over HTTP and WebSocket alike; a
@@ -18,6 +18,7 @@ pub struct Api {
     pub schema: WorkgraphSchema,
     pub limits: query_limits::Limits,
     pub(crate) persisted: Option<Arc<persisted::PersistedQueries>>,
+    pub(crate) trusted: Option<Arc<trusted::TrustedDocuments>>,
 }
 
 impl Api {
@@ -25,10 +26,18 @@ impl Api {
     /// [`async_graphql::Executor::execute`] does first; a transport that must look at the
     /// document before it runs (`GET` runs queries only) calls this first. Answers the hash
     /// to keep the document under once it passes the limits.
+    ///
+    /// With trusted documents ([`trusted`]) this is where a request whose document is not
+    /// listed is refused, unparsed; a hash is then looked up in the list only, and nothing
+    /// is kept.
     pub fn resolve_persisted(
         &self,
         request: &mut async_graphql::Request,
     ) -> Result<Option<String>, ServerError> {
+        if let Some(trusted) = &self.trusted {
+            trusted.admit(request, self.limits.max_document_chars)?;
+            return Ok(None);
+        }
         match &self.persisted {
             Some(persisted) => persisted.resolve(request),
             None if request.query.is_empty() && persisted::requested_hash(request)?.is_some() => {

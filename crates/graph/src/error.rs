@@ -53,6 +53,9 @@ pub mod code {
     pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
     /// `extensions.persistedQuery` of a version other than 1.
     pub const PERSISTED_QUERY_NOT_SUPPORTED: &str = "PERSISTED_QUERY_NOT_SUPPORTED";
+    /// The server runs only its trusted documents (`WORKGRAPH_TRUSTED_DOCUMENTS`) and the
+    /// request's document, by hash or by text, is not one of them: nothing was parsed.
+    pub const DOCUMENT_NOT_TRUSTED: &str = "DOCUMENT_NOT_TRUSTED";
 
     // Refusals of a whole request, made by the server before GraphQL runs.
 
@@ -82,7 +85,7 @@ pub mod code {
     /// the whole request (`None`: it comes in a 200 beside whatever data resolved, or on
     /// a WebSocket). `DATABASE_UNAVAILABLE` is a 503 only when the session lookup before
     /// GraphQL fails; `TIMEOUT` is a 504 over HTTP.
-    pub const ALL: [(&str, Option<u16>); 26] = [
+    pub const ALL: [(&str, Option<u16>); 27] = [
         (UNAUTHENTICATED, None),
         (FORBIDDEN, None),
         (NOT_FOUND, None),
@@ -100,6 +103,7 @@ pub mod code {
         (INTROSPECTION_DISABLED, None),
         (PERSISTED_QUERY_NOT_FOUND, None),
         (PERSISTED_QUERY_NOT_SUPPORTED, None),
+        (DOCUMENT_NOT_TRUSTED, None),
         (UNSUPPORTED_MEDIA_TYPE, Some(415)),
         (PAYLOAD_TOO_LARGE, Some(413)),
         (BAD_REQUEST, Some(400)),

@@ -28,6 +28,7 @@ pub mod sliding_window;
 pub mod task;
 pub mod time_limit;
 pub mod time_log;
+pub mod trusted;
 pub mod user;
 pub mod validate;
 pub mod workspace;
@@ -100,8 +101,9 @@ pub struct Services {
 }
 
 /// How the served schema behaves beyond its types: the limits on documents, whether it
-/// answers introspection, and how many persisted queries it keeps.
-#[derive(Debug, Clone, Copy)]
+/// answers introspection, how many persisted queries it keeps, and whether it runs only
+/// trusted documents.
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// The limits on documents; with `limits.introspection` off, introspection is refused
     /// and errors make no "did you mean" suggestions (for production, where
@@ -109,6 +111,9 @@ pub struct Settings {
     pub limits: query_limits::Limits,
     /// How many automatic persisted queries to keep ([`persisted`]); 0 turns them off.
     pub persisted_queries: usize,
+    /// With a list, only its documents run ([`trusted`]); automatic persisted queries
+    /// then register nothing.
+    pub trusted: Option<Arc<trusted::TrustedDocuments>>,
 }
 
 impl Default for Settings {
@@ -116,6 +121,7 @@ impl Default for Settings {
         Self {
             limits: query_limits::Limits::default(),
             persisted_queries: 1_000,
+            trusted: None,
         }
     }
 }
@@ -144,6 +150,7 @@ pub fn build_with(db: sea_orm::DatabaseConnection, services: Services, settings:
         limits: settings.limits,
         persisted: (settings.persisted_queries > 0)
             .then(|| Arc::new(persisted::PersistedQueries::new(settings.persisted_queries))),
+        trusted: settings.trusted,
     }
 }
 

@@ -272,8 +272,11 @@ async fn answer_get(
             );
         }
     };
-    // A persisted query may come as its hash alone, in `extensions`.
-    if !params.contains_key("query") && !params.contains_key("extensions") {
+    // A persisted query may come as its hash alone, in `extensions` or as `documentId`.
+    if !params.contains_key("query")
+        && !params.contains_key("extensions")
+        && !params.contains_key("documentId")
+    {
         if negotiated.prefers_html {
             return graphiql().await.into_response();
         }

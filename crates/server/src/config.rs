@@ -2,6 +2,7 @@
 //! environment and the README never disagree.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -139,14 +140,21 @@ pub struct Config {
 
     /// Whether the API answers introspection and suggests field names in errors. On for
     /// local use and GraphiQL; turn off in production, where `schema.graphql` is what code
-    /// generators read.
-    #[arg(long, env = "WORKGRAPH_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new(), global = true)]
-    pub introspection: bool,
+    /// generators read. [default: on; with trusted documents, only listed documents may
+    /// introspect unless this is set to on explicitly]
+    #[arg(long, env = "WORKGRAPH_INTROSPECTION", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new(), global = true)]
+    pub introspection: Option<bool>,
 
     /// How many automatic persisted queries (documents sent once, then by SHA-256 hash)
     /// to keep; 0 turns them off.
     #[arg(long, env = "WORKGRAPH_PERSISTED_QUERIES", default_value_t = 1_000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=100_000), global = true)]
     pub persisted_queries: usize,
+
+    /// A `persisted-documents.json` (GraphQL Code Generator's client preset, SHA-256
+    /// hashes): when set, only its documents run, by hash or by their exact text; anything
+    /// else is refused with `DOCUMENT_NOT_TRUSTED`. Read again on SIGHUP.
+    #[arg(long, env = "WORKGRAPH_TRUSTED_DOCUMENTS", global = true)]
+    pub trusted_documents: Option<PathBuf>,
 
     /// Web origins allowed to call the API from a browser (CORS), comma-separated, e.g.
     /// `https://app.example.com,http://localhost:5173`. Empty: no cross-origin access.
@@ -280,8 +288,9 @@ impl Config {
             max_query_cost: 50_000,
             max_aliases: 30,
             max_query_chars: 100_000,
-            introspection: true,
+            introspection: None,
             persisted_queries: 1_000,
+            trusted_documents: None,
             cors_origins: String::new(),
             sqlite_synchronous: SqliteSync::Full,
             ws_init_timeout_secs: 10,
@@ -358,6 +367,7 @@ mod tests {
         assert_eq!(new.max_connections, parsed.max_connections);
         assert_eq!(new.introspection, parsed.introspection);
         assert_eq!(new.persisted_queries, parsed.persisted_queries);
+        assert_eq!(new.trusted_documents, parsed.trusted_documents);
         assert_eq!(new.cors_origins, parsed.cors_origins);
         assert_eq!(new.sqlite_synchronous, parsed.sqlite_synchronous);
     }
@@ -372,8 +382,10 @@ mod tests {
         ] {
             let config = Config::try_parse_from(["workgraph", "--introspection", value])
                 .expect("a boolean parses");
-            assert_eq!(config.introspection, expected, "{value}");
+            assert_eq!(config.introspection, Some(expected), "{value}");
         }
+        let config = Config::try_parse_from(["workgraph"]).expect("defaults parse");
+        assert_eq!(config.introspection, None, "unset is told apart from on");
     }
 
     #[test]

@@ -124,8 +124,79 @@ pub(crate) fn request_from_params(
         };
         request.insert(name.clone(), value);
     }
-    serde_json::from_value(serde_json::Value::Object(request))
-        .map_err(|err| format!("not a GraphQL request: {err}"))
+    let mut request: async_graphql::Request =
+        serde_json::from_value(serde_json::Value::Object(request))
+            .map_err(|err| format!("not a GraphQL request: {err}"))?;
+    if let Some(id) = params.get("documentId").filter(|id| !id.is_empty()) {
+        adopt_document_id(&mut request, id)?;
+    }
+    Ok(request)
+}
+
+/// The key GraphQL Code Generator's client preset sends a persisted document's hash under,
+/// beside `query` (`{"documentId": "<sha256>", "variables": …}`).
+const DOCUMENT_ID: &str = "documentId";
+
+/// The `documentId` of each operation of a body, when the body has any.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum DocumentIds {
+    Single(DocumentId),
+    Batch(Vec<DocumentId>),
+}
+
+#[derive(serde::Deserialize)]
+struct DocumentId {
+    #[serde(rename = "documentId", default)]
+    document_id: Option<String>,
+}
+
+/// Reads the `documentId`s of `body` into `batch`. Only a body that mentions the key is
+/// read twice, so other clients pay nothing for it.
+fn adopt_document_ids(body: &[u8], batch: &mut BatchRequest) -> Result<(), String> {
+    if !body
+        .windows(DOCUMENT_ID.len())
+        .any(|window| window == DOCUMENT_ID.as_bytes())
+    {
+        return Ok(());
+    }
+    let ids = serde_json::from_slice::<DocumentIds>(body)
+        .map_err(|_| "`documentId` must be a string: the document's SHA-256".to_owned())?;
+    let ids = match ids {
+        DocumentIds::Single(id) => vec![id],
+        DocumentIds::Batch(ids) => ids,
+    };
+    for (request, id) in batch.iter_mut().zip(ids) {
+        if let Some(id) = id.document_id {
+            adopt_document_id(request, &id)?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads a `documentId` (a hex SHA-256, optionally prefixed `sha256:` as in the
+/// GraphQL-over-HTTP draft) as the hash of a persisted query, so it is looked up exactly as
+/// `extensions.persistedQuery.sha256Hash` is: in the trusted documents when the server has
+/// them, else among the automatic persisted queries.
+fn adopt_document_id(request: &mut async_graphql::Request, id: &str) -> Result<(), String> {
+    let hash = id
+        .strip_prefix("sha256:")
+        .unwrap_or(id)
+        .to_ascii_lowercase();
+    if let Some(named) = graph::persisted::requested_hash(request).map_err(|err| err.message)? {
+        if named != hash {
+            return Err(
+                "`documentId` and `extensions.persistedQuery` name different documents".to_owned(),
+            );
+        }
+        return Ok(());
+    }
+    let extension = serde_json::json!({ "version": 1, "sha256Hash": hash });
+    let extension = Value::from_json(extension).map_err(|err| err.to_string())?;
+    request
+        .extensions
+        .insert("persistedQuery".to_owned(), extension);
+    Ok(())
 }
 
 /// Whether the request says its body is JSON: `application/json` or
@@ -329,12 +400,20 @@ impl Call {
                 ));
             }
         };
-        let batch = serde_json::from_slice::<BatchRequest>(&body).map_err(|err| {
+        let mut batch = serde_json::from_slice::<BatchRequest>(&body).map_err(|err| {
             refuse(
                 self.media_type,
                 StatusCode::BAD_REQUEST,
                 refusal::BAD_REQUEST,
                 &format!("not a GraphQL request: {err}"),
+            )
+        })?;
+        adopt_document_ids(&body, &mut batch).map_err(|message| {
+            refuse(
+                self.media_type,
+                StatusCode::BAD_REQUEST,
+                refusal::BAD_REQUEST,
+                &message,
             )
         })?;
         let max_batch = self.state.limits.max_batch;

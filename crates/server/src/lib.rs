@@ -14,6 +14,7 @@ mod graphql;
 pub mod media_type;
 mod respond;
 pub mod telemetry;
+pub mod trusted;
 pub mod ws;
 
 use std::future::Future;
@@ -40,9 +41,14 @@ pub fn default_hash_concurrency() -> usize {
     available_parallelism().map_or(1, |cores| usize::from(cores).saturating_sub(1).max(1))
 }
 
-/// The schema with the database, the services `config` asks for, and chat events carried
-/// by `bus`.
-fn schema(db: DatabaseConnection, config: &Config, bus: ChatBus) -> anyhow::Result<graph::Api> {
+/// The schema with the database, the services `config` asks for, chat events carried by
+/// `bus`, and the trusted documents if any.
+fn schema(
+    db: DatabaseConnection,
+    config: &Config,
+    bus: ChatBus,
+    trusted: Option<&trusted::TrustedFile>,
+) -> anyhow::Result<graph::Api> {
     let hash_concurrency = config
         .hash_concurrency
         .unwrap_or_else(default_hash_concurrency);
@@ -65,24 +71,46 @@ fn schema(db: DatabaseConnection, config: &Config, bus: ChatBus) -> anyhow::Resu
             max_complexity: config.max_query_cost,
             max_aliases: config.max_aliases,
             max_document_chars: config.max_query_chars,
-            introspection: config.introspection,
+            introspection: config.introspection.unwrap_or(true),
             ..graph::query_limits::Limits::default()
         },
         persisted_queries: config.persisted_queries,
+        trusted: trusted.map(trusted::TrustedFile::documents),
     };
     Ok(graph::build_with(db, services, settings))
 }
 
 /// The full router for an open, migrated database. Fails when the chat keys are missing
-/// or malformed, the CORS origins are not origins, or PostgreSQL refuses the chat
-/// listener.
-pub async fn app(mut db: DatabaseConnection, config: &Config) -> anyhow::Result<Router> {
+/// or malformed, the CORS origins are not origins, the trusted documents can't be read, or
+/// PostgreSQL refuses the chat listener.
+pub async fn app(db: DatabaseConnection, config: &Config) -> anyhow::Result<Router> {
+    Ok(build(db, config).await?.router)
+}
+
+/// What [`build`] makes: the router, and what a signal handler may reload under it.
+pub struct App {
+    pub router: Router,
+    /// `WORKGRAPH_TRUSTED_DOCUMENTS`, when set: [`trusted::TrustedFile::reload`] puts the
+    /// file's current list in force (`main` calls it on SIGHUP).
+    pub trusted_documents: Option<trusted::TrustedFile>,
+}
+
+/// [`app`], with the handles for reloading what can be reloaded while serving.
+pub async fn build(mut db: DatabaseConnection, config: &Config) -> anyhow::Result<App> {
+    let trusted_documents = match &config.trusted_documents {
+        // Untrusted introspection only when the operator asked for introspection.
+        Some(path) => Some(trusted::TrustedFile::load(
+            path,
+            config.introspection == Some(true),
+        )?),
+        None => None,
+    };
     let statements = app::StatementCounter::default();
     let counter = statements.clone();
     db.set_metric_callback(move |_| counter.increment());
     let cors = cors::layer(&config.cors_origins)?;
     let bus = chat::bus(&db, config).await?;
-    let schema = schema(db.clone(), config, bus.clone())?;
+    let schema = schema(db.clone(), config, bus.clone(), trusted_documents.as_ref())?;
     let router = app::router(AppState {
         schema,
         db,
@@ -91,9 +119,13 @@ pub async fn app(mut db: DatabaseConnection, config: &Config) -> anyhow::Result<
         limits: app::HttpLimits::new(config),
         ws: ws::WsSettings::new(config),
     });
-    Ok(match cors {
+    let router = match cors {
         Some(cors) => router.layer(cors),
         None => router,
+    };
+    Ok(App {
+        router,
+        trusted_documents,
     })
 }
 

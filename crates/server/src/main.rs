@@ -116,7 +116,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         max_connections = connections.max_connections,
         "accepting connections"
     );
-    let router = server::app(db, &config).await?;
+    let app = server::build(db, &config).await?;
+    #[cfg(unix)]
+    if let Some(trusted) = app.trusted_documents {
+        server::trusted::reload_on_hangup(trusted).context("cannot listen for SIGHUP")?;
+    }
+    let router = app.router;
     let listener = TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;

@@ -69,14 +69,49 @@ export function fragment(name) {
   return withFragments(definition);
 }
 
-/** `POST /graphql` as `token` (anonymous when null); the raw response body. */
+/**
+ * The client preset's persisted-documents.json (run.sh sets this for the server started with
+ * WORKGRAPH_TRUSTED_DOCUMENTS): then operations go by hash, as `documentId`, never as text.
+ */
+export const TRUSTED_DOCUMENTS = process.env.WORKGRAPH_TRUSTED_DOCUMENTS ?? "";
+
+/** The name of the operation in `document`. */
+export function operationName(document) {
+  return document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION)?.name?.value;
+}
+
+/** Each listed operation's hash, by the operation's name. */
+export const TRUSTED_HASHES = new Map(
+  TRUSTED_DOCUMENTS
+    ? Object.entries(JSON.parse(readFileSync(TRUSTED_DOCUMENTS, "utf8"))).map(([hash, text]) => [
+        operationName(parse(text)),
+        hash,
+      ])
+    : [],
+);
+
+/** The listed hash of `document`'s operation; throws when it is not listed. */
+export function trustedHash(document) {
+  const name = operationName(document);
+  const hash = TRUSTED_HASHES.get(name);
+  if (!hash) throw new Error(`${name} is not in ${TRUSTED_DOCUMENTS}`);
+  return hash;
+}
+
+/**
+ * `POST /graphql` as `token` (anonymous when null); the raw response body. Against a server
+ * of trusted documents the document goes by its hash, as the client preset sends it.
+ */
 export async function request(token, document, variables = {}) {
   const headers = { "content-type": "application/json" };
   if (token) headers.authorization = `Bearer ${token}`;
+  const body = TRUSTED_DOCUMENTS
+    ? { documentId: trustedHash(document), variables }
+    : { query: print(document), variables };
   const response = await fetch(HTTP_URL, {
     method: "POST",
     headers,
-    body: JSON.stringify({ query: print(document), variables }),
+    body: JSON.stringify(body),
   });
   return { status: response.status, body: await response.json() };
 }
