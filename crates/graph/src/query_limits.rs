@@ -20,9 +20,10 @@
 use std::collections::HashMap;
 
 use async_graphql::parser::types::{
-    ExecutableDocument, FragmentSpread, OperationDefinition, Selection, SelectionSet,
+    DocumentOperations, ExecutableDocument, FragmentSpread, OperationDefinition, Selection,
+    SelectionSet,
 };
-use async_graphql::{ServerError, Value, Variables};
+use async_graphql::{Positioned, ServerError, Value, Variables};
 
 use crate::connection::DEFAULT_FIRST;
 use crate::error::{code, refusal, too_complex_message};
@@ -425,6 +426,30 @@ impl<'a> Measure<'a> for Heights<'a> {
         }
         height
     }
+}
+
+/// The operation `request` selects, with its document, parsed as execution would parse it
+/// (and kept in the request): `None` for a document over `max_chars` (the limits refuse it
+/// unparsed; bytes bound characters from above, so a fitting one is never passed over),
+/// one that does not parse, or one naming no operation it has.
+pub fn selected_operation(
+    request: &mut async_graphql::Request,
+    max_chars: usize,
+) -> Option<(&ExecutableDocument, &Positioned<OperationDefinition>)> {
+    if request.query.len() > max_chars && request.query.chars().count() > max_chars {
+        return None;
+    }
+    let name = request.operation_name.clone();
+    let document = request.parsed_query().ok()?;
+    let operation = match (&document.operations, name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name.as_str()),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next()
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    }?;
+    Some((document, operation))
 }
 
 #[cfg(test)]

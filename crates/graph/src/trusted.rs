@@ -21,14 +21,13 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
-use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
-};
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{Request, ServerError};
 use sha2::{Digest, Sha256};
 
 use crate::error::{code, refusal};
 use crate::persisted;
+use crate::query_limits;
 
 /// Why a list of trusted documents could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -200,29 +199,15 @@ pub fn sha256_hex(text: &str) -> String {
 /// `__schema`, `__type` and `__typename` at its root (through fragments too). A document
 /// over `max_chars`, that does not parse or names no operation it has is not.
 fn only_introspects(request: &mut Request, max_chars: usize) -> bool {
-    if request.query.len() > max_chars && request.query.chars().count() > max_chars {
-        return false;
-    }
-    let name = request.operation_name.clone();
-    let Ok(document) = request.parsed_query() else {
+    let Some((document, operation)) = query_limits::selected_operation(request, max_chars) else {
         return false;
     };
-    let operation = match (&document.operations, name) {
-        (DocumentOperations::Single(operation), _) => Some(operation),
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name.as_str()),
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-            operations.values().next()
-        }
-        (DocumentOperations::Multiple(_), None) => None,
-    };
-    operation.is_some_and(|operation| {
-        operation.node.ty == OperationType::Query
-            && introspects_only(
-                document,
-                &operation.node.selection_set.node,
-                &mut HashSet::new(),
-            )
-    })
+    operation.node.ty == OperationType::Query
+        && introspects_only(
+            document,
+            &operation.node.selection_set.node,
+            &mut HashSet::new(),
+        )
 }
 
 fn introspects_only<'a>(

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse, ErrorExtensions, Pos, Value};
 use axum::body::{Body, Bytes, HttpBody as _};
 use axum::extract::Request;
@@ -438,24 +438,8 @@ impl Call {
 /// that does not parse, is over the length limit or names no operation it has is left to
 /// execution, which reports it without running anything.
 fn changes_data(request: &mut async_graphql::Request, max_chars: usize) -> bool {
-    // Parsing is bounded like execution's: a longer document is refused by the limits
-    // unparsed. (Bytes bound characters from above, so this never refuses a fitting one.)
-    if request.query.len() > max_chars && request.query.chars().count() > max_chars {
-        return false;
-    }
-    let name = request.operation_name.clone();
-    let Ok(document) = request.parsed_query() else {
-        return false;
-    };
-    let operation = match (&document.operations, name) {
-        (DocumentOperations::Single(operation), _) => Some(operation),
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name.as_str()),
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-            operations.values().next()
-        }
-        (DocumentOperations::Multiple(_), None) => None,
-    };
-    operation.is_some_and(|operation| operation.node.ty != OperationType::Query)
+    graph::query_limits::selected_operation(request, max_chars)
+        .is_some_and(|(_, operation)| operation.node.ty != OperationType::Query)
 }
 
 /// A request without a document, unless it names a persisted one by hash instead
