@@ -4,7 +4,7 @@ use entity::prelude::*;
 use entity::{session, user};
 use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
 use serde_json::{Value, json};
-use tests::{InitOutcome, PASSWORD, TestApp, WsProtocol};
+use tests::{InitOutcome, PASSWORD, TestApp, WsProtocol, bearer};
 
 const ME: &str = "query Me { me { id name email phone } }";
 const LOG_IN: &str = "mutation LogIn($input: LogInInput!) {
@@ -404,9 +404,7 @@ async fn websocket_needs_a_valid_token_in_connection_init() {
     let ann = app.sign_up("ann@example.io").await;
     for protocol in [WsProtocol::TransportWs, WsProtocol::LegacyWs] {
         let mut ws = app.ws(protocol).await;
-        let outcome = ws
-            .init(json!({ "authorization": format!("Bearer {}", ann.token) }))
-            .await;
+        let outcome = ws.init(bearer(&ann.token)).await;
         assert!(
             matches!(outcome, InitOutcome::Ack),
             "{protocol:?}: {outcome:?}"

@@ -43,9 +43,10 @@ pub async fn trio(app: &TestApp) -> Trio {
     let ann = app.sign_up("ann@example.io").await;
     let bo = app.sign_up("bo@example.io").await;
     let cy = app.sign_up("cy@example.io").await;
-    let workspace = create_workspace(app, &ann, "Acme").await;
-    add_member(app, &ann, &workspace, &bo).await;
-    create_workspace(app, &cy, "Elsewhere").await;
+    let workspace = app.create_workspace(&ann, "Acme").await;
+    app.add_workspace_member(&ann, &workspace, &bo, "USER")
+        .await;
+    app.create_workspace(&cy, "Elsewhere").await;
     Trio {
         ann,
         bo,
@@ -54,36 +55,14 @@ pub async fn trio(app: &TestApp) -> Trio {
     }
 }
 
-pub async fn create_workspace(app: &TestApp, owner: &Account, name: &str) -> String {
-    let response = app
-        .graphql_as(
-            Some(&owner.token),
-            "mutation W($input: CreateWorkspaceInput!) { createWorkspace(input: $input) { id } }",
-            json!({ "input": { "name": name } }),
-        )
-        .await;
-    str_at(&response.data()["createWorkspace"]["id"]).to_owned()
-}
-
-pub async fn add_member(app: &TestApp, owner: &Account, workspace: &str, member: &Account) {
-    app.graphql_as(
-        Some(&owner.token),
-        "mutation M($input: AddWorkspaceMemberInput!) { addWorkspaceMember(input: $input) { id } }",
-        json!({ "input": { "workspaceId": workspace, "email": member.email, "role": "USER" } }),
-    )
-    .await
-    .data();
-}
-
 /// A client of `workspace` whose contact is `email` (who has no account).
 pub async fn create_contact(app: &TestApp, owner: &Account, workspace: &str, email: &str) {
-    app.graphql_as(
-        Some(&owner.token),
-        "mutation C($input: CreateClientInput!) { createClient(input: $input) { id } }",
-        json!({ "input": { "workspaceId": workspace, "name": email, "contactEmail": email } }),
+    app.create(
+        owner,
+        "createClient",
+        json!({ "workspaceId": workspace, "name": email, "contactEmail": email }),
     )
-    .await
-    .data();
+    .await;
 }
 
 /// `sendMessage` as `token` (anonymous when `None`).
@@ -422,11 +401,12 @@ async fn conversations_take_as_many_statements_for_six_counterparts_as_for_two()
             lastMessage { id content createdAt readAt recipientEmail sender { id name } } } } }";
     let app = TestApp::spawn().await;
     let ann = app.sign_up("ann@example.io").await;
-    let workspace = create_workspace(&app, &ann, "Acme").await;
+    let workspace = app.create_workspace(&ann, "Acme").await;
     let mut people = Vec::new();
     for email in ["u1@example.io", "u2@example.io", "u3@example.io"] {
         let person = app.sign_up(email).await;
-        add_member(&app, &ann, &workspace, &person).await;
+        app.add_workspace_member(&ann, &workspace, &person, "USER")
+            .await;
         people.push(person);
     }
     for contact in [

@@ -4,9 +4,9 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tests::{Account, InitOutcome, Instance, TestApp, WsClient, WsProtocol};
+use tests::{Account, InitOutcome, Instance, TestApp, WsClient, WsProtocol, bearer};
 
-use crate::chat::{Trio, add_member, create_workspace, send, str_at, trio};
+use crate::chat::{Trio, send, str_at, trio};
 
 const RECEIVED: &str =
     "subscription { messageReceived { id content sender { id } recipientEmail } }";
@@ -17,10 +17,7 @@ const PROTOCOLS: [WsProtocol; 2] = [WsProtocol::TransportWs, WsProtocol::LegacyW
 /// A socket on `instance`, signed in with `token`, subscribed to `messageReceived`.
 pub async fn subscribed(instance: &Instance, protocol: WsProtocol, token: &str) -> WsClient {
     let mut ws = instance.ws(protocol).await;
-    match ws
-        .init(json!({ "authorization": format!("Bearer {token}") }))
-        .await
-    {
+    match ws.init(bearer(token)).await {
         InitOutcome::Ack => {}
         InitOutcome::Refused(why) => panic!("{protocol:?}: refused: {why}"),
     }
@@ -140,8 +137,8 @@ async fn a_subscription_hears_nothing_of_other_people_s_messages() {
     let app = TestApp::spawn().await;
     let Trio { ann, bo, cy, .. } = trio(&app).await;
     let dee = app.sign_up("dee@example.io").await;
-    let theirs = create_workspace(&app, &dee, "Theirs").await;
-    add_member(&app, &dee, &theirs, &cy).await;
+    let theirs = app.create_workspace(&dee, "Theirs").await;
+    app.add_workspace_member(&dee, &theirs, &cy, "USER").await;
 
     let mut cy_sockets = [
         subscribed(&app, WsProtocol::TransportWs, &cy.token).await,

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tests::{Instance, TestApp, WsProtocol};
+use tests::{Instance, TestApp, WsProtocol, bearer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -248,9 +248,7 @@ async fn a_lost_database_fails_requests_fast_and_is_recovered_without_a_restart(
     // and a request with it would get as far as GraphQL).
     let fresh = crate::chat_live::log_in(&app, ann).await;
     let mut socket = server.ws(WsProtocol::TransportWs).await;
-    let init = socket
-        .init(json!({ "authorization": format!("Bearer {}", ann.token) }))
-        .await;
+    let init = socket.init(bearer(&ann.token)).await;
     assert!(matches!(init, tests::InitOutcome::Ack), "the socket opens");
     proxy.cut().await;
 

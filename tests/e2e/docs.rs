@@ -12,7 +12,7 @@ use async_graphql::parser::types::{
 };
 use clap::CommandFactory as _;
 use serde_json::{Map, Value, json};
-use tests::{InitOutcome, TestApp, WsProtocol};
+use tests::{InitOutcome, TestApp, WsProtocol, bearer};
 use uuid::Uuid;
 
 /// The repository's root, where README.md is.
@@ -256,9 +256,7 @@ async fn subscription_errors(
     variables: &Value,
 ) -> Vec<String> {
     let mut ws = app.ws(WsProtocol::TransportWs).await;
-    let outcome = ws
-        .init(json!({ "authorization": format!("Bearer {token}") }))
-        .await;
+    let outcome = ws.init(bearer(token)).await;
     assert!(matches!(outcome, InitOutcome::Ack), "{outcome:?}");
     ws.send(json!({ "id": "example", "type": "subscribe", "payload": {
         "query": document, "operationName": name, "variables": variables } }))

@@ -6,8 +6,6 @@ use serde_json::{Value, json};
 use tests::{Account, TestApp};
 use uuid::Uuid;
 
-use crate::chat::{add_member, create_workspace};
-
 /// What the creates below need: Ann's workspace with a client, a project and a task; Bo, a
 /// member of the workspace (not of the project); Cy, a member of neither.
 struct World {
@@ -36,8 +34,9 @@ async fn world(app: &TestApp) -> World {
     let ann = app.sign_up("ann@example.io").await;
     let bo = app.sign_up("bo@example.io").await;
     let cy = app.sign_up("cy@example.io").await;
-    let workspace = create_workspace(app, &ann, "Acme").await;
-    add_member(app, &ann, &workspace, &bo).await;
+    let workspace = app.create_workspace(&ann, "Acme").await;
+    app.add_workspace_member(&ann, &workspace, &bo, "USER")
+        .await;
     let client = ok(
         app,
         &ann.token,
@@ -229,7 +228,8 @@ async fn of_two_racing_creates_of_different_types_with_one_id_exactly_one_wins()
     for round in 0..count {
         // A membership can be added once: each round adds people of its own.
         let joining_project = app.sign_up(&format!("p{round}@example.io")).await;
-        add_member(&app, &world.ann, &world.workspace, &joining_project).await;
+        app.add_workspace_member(&world.ann, &world.workspace, &joining_project, "USER")
+            .await;
         let joining_workspace = app.sign_up(&format!("w{round}@example.io")).await;
         let creates = creates_adding(
             &world,

@@ -269,8 +269,9 @@ async fn the_last_owner_of_a_project_is_not_removed_with_their_workspace_members
     let app = TestApp::spawn().await;
     let ann = app.sign_up("ann@example.io").await;
     let bo = app.sign_up("bo@example.io").await;
-    let workspace = crate::chat::create_workspace(&app, &ann, "Acme").await;
-    crate::chat::add_member(&app, &ann, &workspace, &bo).await;
+    let workspace = app.create_workspace(&ann, "Acme").await;
+    app.add_workspace_member(&ann, &workspace, &bo, "USER")
+        .await;
     let run = |token: &str, query: &'static str, input: Value| {
         let token = token.to_owned();
         let app = &app;

@@ -3,7 +3,7 @@
 //! creates nothing) and leaves the server answering the next request.
 
 use serde_json::{Value, json};
-use tests::{Account, InitOutcome, TestApp, WsProtocol};
+use tests::{Account, InitOutcome, TestApp, WsProtocol, bearer};
 
 /// graphql-js's `getIntrospectionQuery()` (descriptions, `specifiedByURL`,
 /// `isRepeatable`), as GraphiQL and code generators send it.
@@ -294,9 +294,7 @@ async fn the_limits_hold_over_the_websocket_too() {
     let app = TestApp::spawn().await;
     let ann = app.sign_up("ann@example.io").await;
     let mut ws = app.ws(WsProtocol::TransportWs).await;
-    let init = ws
-        .init(json!({ "authorization": format!("Bearer {}", ann.token) }))
-        .await;
+    let init = ws.init(bearer(&ann.token)).await;
     assert!(matches!(init, InitOutcome::Ack));
     let aliases = (0..31)
         .map(|i| format!("a{i}: __typename"))

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tests::{InitOutcome, TestApp, WsProtocol};
+use tests::{InitOutcome, TestApp, WsProtocol, bearer};
 
 const ME: &str = "query Me { me { id } }";
 const TYPENAME: &str = "query Typename { __typename }";
@@ -291,9 +291,7 @@ async fn websocket_operations_pass_the_same_check() {
         .to_owned();
     for protocol in [WsProtocol::TransportWs, WsProtocol::LegacyWs] {
         let mut ws = app.ws(protocol).await;
-        let init = ws
-            .init(json!({ "authorization": format!("Bearer {token}") }))
-            .await;
+        let init = ws.init(bearer(&token)).await;
         assert!(matches!(init, InitOutcome::Ack), "{protocol:?}: {init:?}");
 
         ws.subscribe("unlisted", MESSAGES).await;

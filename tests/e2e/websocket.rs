@@ -1,12 +1,7 @@
 //! GraphQL over WebSocket on `/graphql/ws`, in both sub-protocols.
 
-use serde_json::Value;
 use serde_json::json;
-use tests::{InitOutcome, TestApp, WsProtocol};
-
-fn bearer(token: &str) -> Value {
-    json!({ "authorization": format!("Bearer {token}") })
-}
+use tests::{InitOutcome, TestApp, WsProtocol, bearer};
 
 #[tokio::test]
 async fn connection_init_is_acknowledged_in_both_protocols() {

@@ -4,18 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use tests::{InitOutcome, TestApp, WsClient, WsProtocol};
+use serde_json::json;
+use tests::{InitOutcome, TestApp, WsClient, WsProtocol, bearer};
 
 const PROTOCOLS: [WsProtocol; 2] = [WsProtocol::TransportWs, WsProtocol::LegacyWs];
 /// A subscription that runs until it is completed (no message is sent in these tests).
 const RECEIVED: &str = "subscription { messageReceived { id } }";
 /// An operation that answers once and completes.
 const TYPENAME: &str = "{ __typename }";
-
-fn bearer(token: &str) -> Value {
-    json!({ "authorization": format!("Bearer {token}") })
-}
 
 /// A socket on `app` speaking `protocol`, initialised with a fresh account's token.
 async fn initialised(app: &TestApp, protocol: WsProtocol, email: &str) -> WsClient {

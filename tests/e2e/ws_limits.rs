@@ -5,15 +5,11 @@ use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use serde_json::{Value, json};
-use tests::{InitOutcome, TestApp, WsClient, WsProtocol};
+use tests::{InitOutcome, TestApp, WsClient, WsProtocol, bearer};
 
 const PROTOCOLS: [WsProtocol; 2] = [WsProtocol::TransportWs, WsProtocol::LegacyWs];
 /// Longest wait for a closed socket's place to come back.
 const WAIT: Duration = Duration::from_secs(10);
-
-fn bearer(token: &str) -> Value {
-    json!({ "authorization": format!("Bearer {token}") })
-}
 
 async fn init(app: &TestApp, protocol: WsProtocol, token: &str) -> (WsClient, InitOutcome) {
     let mut ws = app.ws(protocol).await;
@@ -97,7 +93,7 @@ async fn a_socket_past_the_instance_cap_is_closed_at_its_connection_init_with_44
 async fn a_mutation_over_a_socket_past_the_request_timeout_is_stopped_with_timeout() {
     let app = TestApp::spawn_with_config(|config| config.request_timeout_secs = 1).await;
     let ann = app.sign_up("ann@example.com").await;
-    let workspace = crate::chat::create_workspace(&app, &ann, "Acme").await;
+    let workspace = app.create_workspace(&ann, "Acme").await;
     let (mut ws, outcome) = init(&app, WsProtocol::TransportWs, &ann.token).await;
     assert!(matches!(outcome, InitOutcome::Ack));
 

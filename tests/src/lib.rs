@@ -7,6 +7,7 @@
 //! runs several processes beside each other.
 
 mod database;
+mod domain;
 mod ws;
 
 use std::net::SocketAddr;
@@ -20,6 +21,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use database::TestDatabase;
+pub use domain::bearer;
 pub use ws::{InitOutcome, WsClient, WsProtocol};
 
 /// The password every test account signs up with. No response may ever contain it.
