@@ -112,67 +112,6 @@ fn assert_error(response: &GqlResponse, code: &str, field: Option<&str>, what: &
     );
 }
 
-async fn create_workspace(app: &TestApp, token: &str, name: &str) -> String {
-    let response = app
-        .graphql_as(
-            Some(token),
-            CREATE_WORKSPACE,
-            json!({ "input": { "name": name } }),
-        )
-        .await;
-    id_of(&response, "createWorkspace")
-}
-
-async fn create_client(app: &TestApp, token: &str, workspace_id: &str, name: &str) -> String {
-    let response = app
-        .graphql_as(
-            Some(token),
-            CREATE_CLIENT,
-            json!({ "input": { "workspaceId": workspace_id, "name": name } }),
-        )
-        .await;
-    id_of(&response, "createClient")
-}
-
-async fn create_project(
-    app: &TestApp,
-    token: &str,
-    workspace_id: &str,
-    client_id: &str,
-    name: &str,
-) -> String {
-    let response = app
-        .graphql_as(
-            Some(token),
-            CREATE_PROJECT,
-            json!({ "input": { "workspaceId": workspace_id, "clientId": client_id, "name": name } }),
-        )
-        .await;
-    id_of(&response, "createProject")
-}
-
-async fn create_task(app: &TestApp, token: &str, project_id: &str, name: &str) -> String {
-    let response = app
-        .graphql_as(
-            Some(token),
-            CREATE_TASK,
-            json!({ "input": { "projectId": project_id, "name": name } }),
-        )
-        .await;
-    id_of(&response, "createTask")
-}
-
-async fn log_time(app: &TestApp, token: &str, task_id: &str, hours: i32) -> String {
-    let response = app
-        .graphql_as(
-            Some(token),
-            LOG_TIME,
-            json!({ "input": { "taskId": task_id, "hours": hours } }),
-        )
-        .await;
-    id_of(&response, "logTime")
-}
-
 async fn add_workspace_member(
     app: &TestApp,
     token: &str,
@@ -323,11 +262,11 @@ async fn api_refuses_every_seed_limit_before_writing() {
     let app = TestApp::spawn().await;
     let ann = app.sign_up("ann@example.io").await;
     let token = ann.token.as_str();
-    let w = create_workspace(&app, token, "Acme").await;
-    let c = create_client(&app, token, &w, "Globex").await;
-    let p = create_project(&app, token, &w, &c, "Launch").await;
-    let t = create_task(&app, token, &p, "Design").await;
-    let l = log_time(&app, token, &t, 2).await;
+    let w = app.create_workspace(&ann, "Acme").await;
+    let c = app.create_client(&ann, &w, "Globex").await;
+    let p = app.create_project(&ann, &w, &c, "Launch").await;
+    let t = app.create_task(&ann, &p, "Design").await;
+    let l = app.log_time(&ann, &t, 2).await;
     let x = |n: usize| "x".repeat(n);
 
     let cases: Vec<(&str, &str, Value, &str)> = vec![
@@ -883,12 +822,12 @@ async fn unique_names_conflict_on_their_field() {
     let ann = app.sign_up("ann@example.io").await;
     let bob = app.sign_up("bob@example.io").await;
     let token = ann.token.as_str();
-    let acme = create_workspace(&app, token, "Acme").await;
-    let beta = create_workspace(&app, token, "Beta").await;
-    let globex = create_client(&app, token, &acme, "Globex").await;
-    let initech = create_client(&app, token, &acme, "Initech").await;
-    let launch = create_project(&app, token, &acme, &globex, "Launch").await;
-    let landing = create_project(&app, token, &acme, &globex, "Landing").await;
+    let acme = app.create_workspace(&ann, "Acme").await;
+    let beta = app.create_workspace(&ann, "Beta").await;
+    let globex = app.create_client(&ann, &acme, "Globex").await;
+    let initech = app.create_client(&ann, &acme, "Initech").await;
+    let launch = app.create_project(&ann, &acme, &globex, "Launch").await;
+    let landing = app.create_project(&ann, &acme, &globex, "Landing").await;
 
     let cases: Vec<(&str, &str, &str, Value)> = vec![
         (
@@ -980,9 +919,11 @@ async fn unique_names_conflict_on_their_field() {
     assert_eq!(same.data()["updateProject"]["name"], "Launch");
 
     // Client and project names are unique per workspace only.
-    let other_globex = create_client(&app, token, &beta, "Globex").await;
-    let other_launch = create_project(&app, token, &beta, &other_globex, "Launch").await;
-    let other_initech = create_client(&app, token, &beta, "Other").await;
+    let other_globex = app.create_client(&ann, &beta, "Globex").await;
+    let other_launch = app
+        .create_project(&ann, &beta, &other_globex, "Launch")
+        .await;
+    let other_initech = app.create_client(&ann, &beta, "Other").await;
     let renamed = app
         .graphql_as(
             Some(token),
@@ -991,7 +932,9 @@ async fn unique_names_conflict_on_their_field() {
         )
         .await;
     assert_eq!(renamed.data()["updateClient"]["name"], "Initech");
-    let other_landing = create_project(&app, token, &beta, &other_globex, "Other").await;
+    let other_landing = app
+        .create_project(&ann, &beta, &other_globex, "Other")
+        .await;
     let renamed = app
         .graphql_as(
             Some(token),
@@ -1065,7 +1008,7 @@ async fn the_last_owner_cannot_leave_or_be_demoted() {
     let bob = app.sign_up("bob@example.io").await;
     let carol = app.sign_up("carol@example.io").await;
     let dave = app.sign_up("dave@example.io").await;
-    let w = create_workspace(&app, &ann.token, "Acme").await;
+    let w = app.create_workspace(&ann, "Acme").await;
 
     // Ann is the only OWNER.
     let before = Rows::read(&app.db).await;
@@ -1168,12 +1111,14 @@ async fn a_project_client_must_belong_to_the_same_workspace() {
     let app = TestApp::spawn().await;
     let ann = app.sign_up("ann@example.io").await;
     let token = ann.token.as_str();
-    let acme = create_workspace(&app, token, "Acme").await;
-    let beta = create_workspace(&app, token, "Beta").await;
-    let acme_client = create_client(&app, token, &acme, "Globex").await;
-    let acme_other = create_client(&app, token, &acme, "Initech").await;
-    let beta_client = create_client(&app, token, &beta, "Hooli").await;
-    let launch = create_project(&app, token, &acme, &acme_client, "Launch").await;
+    let acme = app.create_workspace(&ann, "Acme").await;
+    let beta = app.create_workspace(&ann, "Beta").await;
+    let acme_client = app.create_client(&ann, &acme, "Globex").await;
+    let acme_other = app.create_client(&ann, &acme, "Initech").await;
+    let beta_client = app.create_client(&ann, &beta, "Hooli").await;
+    let launch = app
+        .create_project(&ann, &acme, &acme_client, "Launch")
+        .await;
     let unknown = Uuid::now_v7().to_string();
 
     let cases: Vec<(&str, &str, Value)> = vec![
@@ -1231,13 +1176,17 @@ async fn removing_a_workspace_member_removes_their_project_memberships() {
     let ann = app.sign_up("ann@example.io").await;
     let bob = app.sign_up("bob@example.io").await;
     let token = ann.token.as_str();
-    let acme = create_workspace(&app, token, "Acme").await;
-    let beta = create_workspace(&app, token, "Beta").await;
-    let acme_client = create_client(&app, token, &acme, "Globex").await;
-    let beta_client = create_client(&app, token, &beta, "Hooli").await;
-    let first = create_project(&app, token, &acme, &acme_client, "First").await;
-    let second = create_project(&app, token, &acme, &acme_client, "Second").await;
-    let elsewhere = create_project(&app, token, &beta, &beta_client, "Elsewhere").await;
+    let acme = app.create_workspace(&ann, "Acme").await;
+    let beta = app.create_workspace(&ann, "Beta").await;
+    let acme_client = app.create_client(&ann, &acme, "Globex").await;
+    let beta_client = app.create_client(&ann, &beta, "Hooli").await;
+    let first = app.create_project(&ann, &acme, &acme_client, "First").await;
+    let second = app
+        .create_project(&ann, &acme, &acme_client, "Second")
+        .await;
+    let elsewhere = app
+        .create_project(&ann, &beta, &beta_client, "Elsewhere")
+        .await;
     for workspace in [&acme, &beta] {
         add_workspace_member(&app, token, workspace, &bob.email, "USER")
             .await
@@ -1307,11 +1256,11 @@ async fn project_members_must_be_workspace_members() {
     let ann = app.sign_up("ann@example.io").await;
     let outsider = app.sign_up("olga@example.io").await;
     let token = ann.token.as_str();
-    let acme = create_workspace(&app, token, "Acme").await;
-    let client = create_client(&app, token, &acme, "Globex").await;
-    let launch = create_project(&app, token, &acme, &client, "Launch").await;
+    let acme = app.create_workspace(&ann, "Acme").await;
+    let client = app.create_client(&ann, &acme, "Globex").await;
+    let launch = app.create_project(&ann, &acme, &client, "Launch").await;
     // Olga is a member of a workspace, just not of this one.
-    create_workspace(&app, &outsider.token, "Olga's").await;
+    app.create_workspace(&outsider, "Olga's").await;
 
     for (what, user_id) in [
         ("a user outside the workspace", outsider.id.clone()),
@@ -1416,8 +1365,8 @@ async fn a_failed_second_write_rolls_back_the_first() {
     let app = TestApp::spawn().await;
     let ann = app.sign_up("ann@example.io").await;
     let token = ann.token.as_str();
-    let acme = create_workspace(&app, token, "Acme").await;
-    let client = create_client(&app, token, &acme, "Globex").await;
+    let acme = app.create_workspace(&ann, "Acme").await;
+    let client = app.create_client(&ann, &acme, "Globex").await;
 
     // createWorkspace: the workspace row, then its OWNER membership.
     let workspace_id = Uuid::now_v7().to_string();
@@ -1709,35 +1658,35 @@ async fn cascade_on_delete_matches_the_seed() {
     let ann = app.sign_up("ann@example.io").await;
     let bob = app.sign_up("bob@example.io").await;
     let token = ann.token.as_str();
-    let acme = create_workspace(&app, token, "Acme").await;
+    let acme = app.create_workspace(&ann, "Acme").await;
     add_workspace_member(&app, token, &acme, &bob.email, "USER")
         .await
         .data();
-    let globex = create_client(&app, token, &acme, "Globex").await;
-    let initech = create_client(&app, token, &acme, "Initech").await;
-    let p1 = create_project(&app, token, &acme, &globex, "One").await;
-    let p2 = create_project(&app, token, &acme, &globex, "Two").await;
-    let p3 = create_project(&app, token, &acme, &initech, "Three").await;
+    let globex = app.create_client(&ann, &acme, "Globex").await;
+    let initech = app.create_client(&ann, &acme, "Initech").await;
+    let p1 = app.create_project(&ann, &acme, &globex, "One").await;
+    let p2 = app.create_project(&ann, &acme, &globex, "Two").await;
+    let p3 = app.create_project(&ann, &acme, &initech, "Three").await;
     for project in [&p1, &p2, &p3] {
         add_project_member(&app, token, project, &bob.id, "USER")
             .await
             .data();
     }
-    let t1a = create_task(&app, token, &p1, "1a").await;
-    let t1b = create_task(&app, token, &p1, "1b").await;
-    let t2 = create_task(&app, token, &p2, "2").await;
-    let t3 = create_task(&app, token, &p3, "3").await;
-    let l1a_ann = log_time(&app, token, &t1a, 1).await;
-    let l1a_bob = log_time(&app, &bob.token, &t1a, 2).await;
-    let l1b = log_time(&app, token, &t1b, 3).await;
-    let l2 = log_time(&app, &bob.token, &t2, 4).await;
-    let l3 = log_time(&app, token, &t3, 5).await;
+    let t1a = app.create_task(&ann, &p1, "1a").await;
+    let t1b = app.create_task(&ann, &p1, "1b").await;
+    let t2 = app.create_task(&ann, &p2, "2").await;
+    let t3 = app.create_task(&ann, &p3, "3").await;
+    let l1a_ann = app.log_time(&ann, &t1a, 1).await;
+    let l1a_bob = app.log_time(&bob, &t1a, 2).await;
+    let l1b = app.log_time(&ann, &t1b, 3).await;
+    let l2 = app.log_time(&bob, &t2, 4).await;
+    let l3 = app.log_time(&ann, &t3, 5).await;
     // A second workspace that no delete may touch.
-    let beta = create_workspace(&app, token, "Beta").await;
-    let hooli = create_client(&app, token, &beta, "Hooli").await;
-    let p_beta = create_project(&app, token, &beta, &hooli, "Other").await;
-    let t_beta = create_task(&app, token, &p_beta, "Other").await;
-    let l_beta = log_time(&app, token, &t_beta, 6).await;
+    let beta = app.create_workspace(&ann, "Beta").await;
+    let hooli = app.create_client(&ann, &beta, "Hooli").await;
+    let p_beta = app.create_project(&ann, &beta, &hooli, "Other").await;
+    let t_beta = app.create_task(&ann, &p_beta, "Other").await;
+    let l_beta = app.log_time(&ann, &t_beta, 6).await;
 
     let (mut expected, _) = Ids::read(&app.db).await;
 
@@ -1832,10 +1781,10 @@ async fn contact_details_are_visible_to_co_members_only() {
             .to_owned(),
     };
     let token = ann.token.as_str();
-    let acme = create_workspace(&app, token, "Acme").await;
-    let client = create_client(&app, token, &acme, "Globex").await;
-    let launch = create_project(&app, token, &acme, &client, "Launch").await;
-    let design = create_task(&app, token, &launch, "Design").await;
+    let acme = app.create_workspace(&ann, "Acme").await;
+    let client = app.create_client(&ann, &acme, "Globex").await;
+    let launch = app.create_project(&ann, &acme, &client, "Launch").await;
+    let design = app.create_task(&ann, &launch, "Design").await;
 
     // A co-member sees Bob's contact details wherever Bob appears.
     let added = add_workspace_member(&app, token, &acme, &bob.email, "USER").await;
@@ -1848,7 +1797,7 @@ async fn contact_details_are_visible_to_co_members_only() {
         joined.data()["addProjectMember"]["user"]["email"],
         "bob@example.io"
     );
-    let log = log_time(&app, &bob.token, &design, 2).await;
+    let log = app.log_time(&bob, &design, 2).await;
     let touch = |description: &'static str| {
         let log = log.clone();
         let app = &app;
@@ -1879,7 +1828,7 @@ async fn contact_details_are_visible_to_co_members_only() {
     assert_eq!(user["phone"], Value::Null, "no shared workspace: no phone");
 
     // Sharing any workspace is enough.
-    let beta = create_workspace(&app, &bob.token, "Beta").await;
+    let beta = app.create_workspace(&bob, "Beta").await;
     add_workspace_member(&app, &bob.token, &beta, &ann.email, "USER")
         .await
         .data();
@@ -1898,10 +1847,12 @@ async fn a_nul_character_is_bad_input_in_every_text_field() {
     let app = TestApp::spawn().await;
     let ann = app.sign_up("ann@example.io").await;
     let token = Some(ann.token.as_str());
-    let workspace = create_workspace(&app, &ann.token, "Acme").await;
-    let client = create_client(&app, &ann.token, &workspace, "Globex").await;
-    let project = create_project(&app, &ann.token, &workspace, &client, "Apollo").await;
-    let task = create_task(&app, &ann.token, &project, "Design").await;
+    let workspace = app.create_workspace(&ann, "Acme").await;
+    let client = app.create_client(&ann, &workspace, "Globex").await;
+    let project = app
+        .create_project(&ann, &workspace, &client, "Apollo")
+        .await;
+    let task = app.create_task(&ann, &project, "Design").await;
     let cases = [
         (
             CREATE_WORKSPACE,
