@@ -30,6 +30,7 @@ mod http;
 mod http_limits;
 mod http_spec;
 mod membership;
+mod metrics;
 mod migrations;
 mod nested;
 mod nodes;

@@ -152,6 +152,8 @@ pub struct Instance {
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
     trusted_documents: Option<server::trusted::TrustedFile>,
+    /// Where `GET /metrics` is served when the test set `metrics_addr`.
+    metrics_addr: Option<SocketAddr>,
 }
 
 impl Instance {
@@ -179,6 +181,25 @@ impl Instance {
             .unwrap_or_else(|err| panic!("local address: {err}"));
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let connections = server::conn::ConnectionSettings::new(&config);
+        let metrics_addr = match app.metrics_router {
+            // Served as `main` serves it, on a listener of its own, until the test ends.
+            Some(metrics) => {
+                let listener = TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .unwrap_or_else(|err| panic!("bind 127.0.0.1:0 for metrics: {err}"));
+                let addr = listener
+                    .local_addr()
+                    .unwrap_or_else(|err| panic!("local address: {err}"));
+                tokio::spawn(server::serve(
+                    listener,
+                    metrics,
+                    connections,
+                    std::future::pending(),
+                ));
+                Some(addr)
+            }
+            None => None,
+        };
         let server = tokio::spawn(server::serve(listener, router, connections, async {
             let _ = shutdown_rx.await;
         }));
@@ -188,7 +209,13 @@ impl Instance {
             shutdown: Some(shutdown_tx),
             server: Some(server),
             trusted_documents: app.trusted_documents,
+            metrics_addr,
         }
+    }
+
+    /// The URL of `GET /metrics`: on the metrics address when the test set one.
+    pub fn metrics_url(&self) -> String {
+        format!("http://{}/metrics", self.metrics_addr.unwrap_or(self.addr))
     }
 
     /// The server's `WORKGRAPH_TRUSTED_DOCUMENTS`, as `main` hands it to its SIGHUP

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use async_graphql::ServerError;
+use async_graphql::parser::types::{DocumentOperations, OperationType};
 
 use crate::{WorkgraphSchema, error, persisted, plan, query_limits, trusted};
 
@@ -67,6 +68,18 @@ impl Api {
 /// resolvers answered (its response carries its `data`).
 pub type PlannedData = Vec<Option<Vec<u8>>>;
 
+/// The operation a request ran: its type and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    pub ty: OperationType,
+    /// `None` for an anonymous one.
+    pub name: Option<String>,
+}
+
+/// The operation of each request of a batch, in order: `None` for one refused before its
+/// document was read or naming no operation it has.
+pub type Operations = Vec<Option<Operation>>;
+
 impl Api {
     /// Runs `batch` as [`async_graphql::Executor::execute_batch`] does, and with `plan`
     /// lets the planned read path ([`plan`]) answer the queries it covers: their `data`
@@ -76,53 +89,131 @@ impl Api {
         &self,
         batch: async_graphql::BatchRequest,
         plan: bool,
-    ) -> (async_graphql::BatchResponse, PlannedData) {
+    ) -> (async_graphql::BatchResponse, PlannedData, Operations) {
         let answer = |request: async_graphql::Request| async move {
             if !plan {
-                let response = async_graphql::Executor::execute(self, request).await;
-                return (response, None);
+                let (response, ty) = self.run(request).await;
+                return (response, None, ty);
             }
             let slot = plan::PlanSlot::default();
-            let response = async_graphql::Executor::execute(self, request.data(slot.clone())).await;
-            (response, slot.take())
+            let (response, ty) = self.run(request.data(slot.clone())).await;
+            (response, slot.take(), ty)
         };
         match batch {
             async_graphql::BatchRequest::Single(request) => {
-                let (response, planned) = answer(request).await;
+                let (response, planned, ty) = answer(request).await;
                 (
                     async_graphql::BatchResponse::Single(response),
                     vec![planned],
+                    vec![ty],
                 )
             }
             async_graphql::BatchRequest::Batch(requests) => {
                 let mut responses = Vec::with_capacity(requests.len());
                 let mut planned = Vec::with_capacity(requests.len());
+                let mut types = Vec::with_capacity(requests.len());
                 for request in requests {
-                    let (response, data) = answer(request).await;
+                    let (response, data, ty) = answer(request).await;
                     responses.push(response);
                     planned.push(data);
+                    types.push(ty);
                 }
-                (async_graphql::BatchResponse::Batch(responses), planned)
+                (
+                    async_graphql::BatchResponse::Batch(responses),
+                    planned,
+                    types,
+                )
             }
         }
     }
-}
 
-impl async_graphql::Executor for Api {
-    async fn execute(&self, mut request: async_graphql::Request) -> async_graphql::Response {
+    /// The operation `request` selects, once [`Api::prepare`] answered `cost`: its document
+    /// is parsed by then (the limits parsed it), and one that did not parse (no cost) is
+    /// not parsed twice.
+    fn operation(
+        &self,
+        request: &mut async_graphql::Request,
+        cost: Option<usize>,
+    ) -> Option<Operation> {
+        cost?;
+        let (document, operation) =
+            query_limits::selected_operation(request, self.limits.max_document_chars)?;
+        let name = match &document.operations {
+            DocumentOperations::Single(_) => None,
+            DocumentOperations::Multiple(operations) => operations
+                .iter()
+                .find(|(_, named)| std::ptr::eq(*named, operation))
+                .map(|(name, _)| name.to_string()),
+        };
+        Some(Operation {
+            ty: operation.node.ty,
+            name,
+        })
+    }
+
+    /// [`async_graphql::Executor::execute_stream`], answering also the operation (`None`
+    /// for one refused before its document was read).
+    pub fn open_stream(
+        &self,
+        mut request: async_graphql::Request,
+        session_data: Option<std::sync::Arc<async_graphql::Data>>,
+    ) -> (
+        Option<Operation>,
+        async_graphql::futures_util::stream::BoxStream<'static, async_graphql::Response>,
+    ) {
+        use async_graphql::futures_util::StreamExt;
         let cost = match self.prepare(&mut request) {
             Ok(cost) => cost,
-            Err(refused) => return async_graphql::Response::from_errors(vec![refused]),
+            Err(refused) => {
+                let response = async_graphql::Response::from_errors(vec![refused]);
+                let once = async_graphql::futures_util::stream::once(async move { response });
+                return (None, once.boxed());
+            }
         };
+        let ty = self.operation(&mut request, cost);
+        let maximum = self.limits.max_complexity;
+        let stream = self
+            .schema
+            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+            .map(move |mut response| {
+                error::assign_codes(&mut response.errors);
+                match cost {
+                    Some(cost) => {
+                        response.extension("cost", query_limits::cost_report(cost, maximum))
+                    }
+                    None => response,
+                }
+            })
+            .boxed();
+        (ty, stream)
+    }
+
+    /// [`async_graphql::Executor::execute`], answering also the operation.
+    async fn run(
+        &self,
+        mut request: async_graphql::Request,
+    ) -> (async_graphql::Response, Option<Operation>) {
+        let cost = match self.prepare(&mut request) {
+            Ok(cost) => cost,
+            Err(refused) => return (async_graphql::Response::from_errors(vec![refused]), None),
+        };
+        let ty = self.operation(&mut request, cost);
         let mut response = self.schema.execute(request).await;
         error::assign_codes(&mut response.errors);
-        match cost {
+        let response = match cost {
             Some(cost) => response.extension(
                 "cost",
                 query_limits::cost_report(cost, self.limits.max_complexity),
             ),
             None => response,
-        }
+        };
+        (response, ty)
+    }
+}
+
+impl async_graphql::Executor for Api {
+    async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
+        self.run(request).await.0
     }
 
     /// Runs a batch's operations one after another, not concurrently as async-graphql
@@ -149,29 +240,9 @@ impl async_graphql::Executor for Api {
 
     fn execute_stream(
         &self,
-        mut request: async_graphql::Request,
+        request: async_graphql::Request,
         session_data: Option<std::sync::Arc<async_graphql::Data>>,
     ) -> async_graphql::futures_util::stream::BoxStream<'static, async_graphql::Response> {
-        use async_graphql::futures_util::StreamExt;
-        let cost = match self.prepare(&mut request) {
-            Ok(cost) => cost,
-            Err(refused) => {
-                let response = async_graphql::Response::from_errors(vec![refused]);
-                return async_graphql::futures_util::stream::once(async move { response }).boxed();
-            }
-        };
-        let maximum = self.limits.max_complexity;
-        self.schema
-            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
-            .map(move |mut response| {
-                error::assign_codes(&mut response.errors);
-                match cost {
-                    Some(cost) => {
-                        response.extension("cost", query_limits::cost_report(cost, maximum))
-                    }
-                    None => response,
-                }
-            })
-            .boxed()
+        self.open_stream(request, session_data).1
     }
 }

@@ -50,7 +50,8 @@ use uuid::Uuid;
 use crate::Config;
 use crate::graphql::{Call, Incoming, authorization, discard_body, is_json, request_from_params};
 use crate::media_type::{self, MediaType};
-use crate::respond::{not_acceptable, refuse};
+use crate::metrics::{self, Transport};
+use crate::respond::{Refused, not_acceptable, refuse};
 use crate::ws::{self, WsSettings};
 
 /// What every handler shares.
@@ -64,6 +65,8 @@ pub struct AppState {
     pub statements: StatementCounter,
     pub limits: HttpLimits,
     pub ws: WsSettings,
+    /// Served at `/metrics` (or on their own address, [`metrics_router`]).
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// The HTTP-level limits on `/graphql`, from the configuration.
@@ -148,10 +151,27 @@ pub struct RequestId(pub Uuid);
 
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The router with every route and layer.
-pub fn router(state: AppState) -> Router {
+/// The router of a metrics address of its own: `GET /metrics` alone.
+pub fn metrics_router(state: AppState) -> Router {
     Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/metrics", get(crate::metrics::serve))
+        .with_state(state)
+}
+
+/// The router with every route and layer; `/metrics` when `metrics_here`.
+pub fn router(state: AppState, metrics_here: bool) -> Router {
+    let routes = Router::new();
+    let routes = if metrics_here {
+        routes.route("/metrics", get(crate::metrics::serve))
+    } else {
+        routes
+    };
+    let count_refusals = middleware::from_fn_with_state(state.clone(), count_refusals);
+    routes
+        .route(
+            "/graphql",
+            get(graphql_get).post(graphql_post).layer(count_refusals),
+        )
         .route("/graphql/ws", get(graphql_ws))
         .route(crate::graphiql::ASSET_ROUTE, get(crate::graphiql::asset))
         .route("/healthz", get(healthz))
@@ -182,6 +202,18 @@ pub fn router(state: AppState) -> Router {
         )
         // Outermost, so the id exists before the span that records it is made.
         .layer(middleware::from_fn(assign_request_id))
+}
+
+/// Counts a request to `/graphql` refused before GraphQL ran (see [`crate::respond::refuse`])
+/// in the metrics.
+async fn count_refusals(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if let Some(Refused(code)) = response.extensions().get::<Refused>() {
+        state
+            .metrics
+            .request(Transport::Http, metrics::operation_label(None), code);
+    }
+    response
 }
 
 /// Gives each request a fresh id. A client-sent `x-request-id` is not trusted: it would

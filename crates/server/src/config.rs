@@ -156,6 +156,15 @@ pub struct Config {
     #[arg(long, env = "WORKGRAPH_TRUSTED_DOCUMENTS", global = true)]
     pub trusted_documents: Option<PathBuf>,
 
+    /// Whether `GET /metrics` serves the Prometheus metrics (and the server records them).
+    #[arg(long, env = "WORKGRAPH_METRICS", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new(), global = true)]
+    pub metrics: bool,
+
+    /// A second address that serves only `GET /metrics`, so the metrics need not be public;
+    /// unset, `/metrics` is on the main address.
+    #[arg(long, env = "WORKGRAPH_METRICS_ADDR", global = true)]
+    pub metrics_addr: Option<SocketAddr>,
+
     /// Web origins allowed to call the API from a browser (CORS), comma-separated, e.g.
     /// `https://app.example.com,http://localhost:5173`. Empty: no cross-origin access.
     #[arg(
@@ -291,6 +300,8 @@ impl Config {
             introspection: None,
             persisted_queries: 1_000,
             trusted_documents: None,
+            metrics: true,
+            metrics_addr: None,
             cors_origins: String::new(),
             sqlite_synchronous: SqliteSync::Full,
             ws_init_timeout_secs: 10,
@@ -368,6 +379,8 @@ mod tests {
         assert_eq!(new.introspection, parsed.introspection);
         assert_eq!(new.persisted_queries, parsed.persisted_queries);
         assert_eq!(new.trusted_documents, parsed.trusted_documents);
+        assert_eq!(new.metrics, parsed.metrics);
+        assert_eq!(new.metrics_addr, parsed.metrics_addr);
         assert_eq!(new.cors_origins, parsed.cors_origins);
         assert_eq!(new.sqlite_synchronous, parsed.sqlite_synchronous);
     }

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse, ErrorExtensions, Pos, Value};
@@ -21,6 +22,7 @@ use tracing::Span;
 
 use crate::app::{AppState, HttpLimits, OwnStatements, RequestId, refusal};
 use crate::media_type::MediaType;
+use crate::metrics::{self, Transport};
 use crate::respond::{database_unavailable, refuse, respond, stamp_request_id};
 
 /// Reads and drops the body of a request refused for its headers, within the request
@@ -279,6 +281,11 @@ impl Call {
                 // document it stands for.
                 if let Err(error) = self.state.schema.resolve_persisted(&mut request) {
                     let response = async_graphql::Response::from_errors(vec![error]);
+                    self.state.metrics.request(
+                        Transport::Http,
+                        metrics::operation_label(None),
+                        metrics::outcome(&response.errors),
+                    );
                     return respond(BatchResponse::Single(response), vec![None], self.media_type);
                 }
                 let max_chars = self.state.schema.limits.max_document_chars;
@@ -316,9 +323,10 @@ impl Call {
             Span::current().record("operation", operation.as_str());
         }
         let state = &self.state;
+        let started = Instant::now();
         let before = state.statements.get();
         let own = OwnStatements::default();
-        let (mut response, planned) = match own
+        let (mut response, planned, operations) = match own
             .count(session::authenticate_cached(
                 &state.db,
                 Some(state.chat_bus.sessions()),
@@ -339,9 +347,12 @@ impl Call {
                 let error = err.extend().into_server_error(Pos::default());
                 let failed = || async_graphql::Response::from_errors(vec![error.clone()]);
                 match batch {
-                    BatchRequest::Single(_) => (BatchResponse::Single(failed()), vec![None]),
+                    BatchRequest::Single(_) => {
+                        (BatchResponse::Single(failed()), vec![None], vec![None])
+                    }
                     BatchRequest::Batch(requests) => (
                         BatchResponse::Batch(requests.iter().map(|_| failed()).collect()),
+                        requests.iter().map(|_| None).collect(),
                         requests.iter().map(|_| None).collect(),
                     ),
                 }
@@ -360,6 +371,24 @@ impl Call {
             BatchResponse::Single(response) => std::slice::from_mut(response),
             BatchResponse::Batch(responses) => responses.as_mut_slice(),
         };
+        let metrics = &state.metrics;
+        metrics.statements(statements);
+        for (response, operation) in responses.iter().zip(&operations) {
+            metrics.request(
+                Transport::Http,
+                metrics::operation_label(operation.as_ref().map(|operation| operation.ty)),
+                metrics::outcome(&response.errors),
+            );
+        }
+        match operations.as_slice() {
+            [operation] => metrics.duration(
+                operation
+                    .as_ref()
+                    .and_then(|operation| operation.name.as_deref()),
+                started.elapsed(),
+            ),
+            _ => metrics.batch_duration(started.elapsed()),
+        }
         for (response, planned) in responses.iter_mut().zip(&planned) {
             stamp_request_id(&mut response.errors, self.request_id);
             // Debug builds report the count to the client, so tests can hold the N+1 line

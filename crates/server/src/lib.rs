@@ -12,6 +12,7 @@ pub mod db;
 pub mod graphiql;
 mod graphql;
 pub mod media_type;
+pub mod metrics;
 mod respond;
 pub mod telemetry;
 pub mod trusted;
@@ -90,6 +91,9 @@ pub async fn app(db: DatabaseConnection, config: &Config) -> anyhow::Result<Rout
 /// What [`build`] makes: the router, and what a signal handler may reload under it.
 pub struct App {
     pub router: Router,
+    /// `GET /metrics` alone, to serve on `WORKGRAPH_METRICS_ADDR` when that is set (then
+    /// [`App::router`] has no `/metrics`).
+    pub metrics_router: Option<Router>,
     /// `WORKGRAPH_TRUSTED_DOCUMENTS`, when set: [`trusted::TrustedFile::reload`] puts the
     /// file's current list in force (`main` calls it on SIGHUP).
     pub trusted_documents: Option<trusted::TrustedFile>,
@@ -111,20 +115,34 @@ pub async fn build(mut db: DatabaseConnection, config: &Config) -> anyhow::Resul
     let cors = cors::layer(&config.cors_origins)?;
     let bus = chat::bus(&db, config).await?;
     let schema = schema(db.clone(), config, bus.clone(), trusted_documents.as_ref())?;
-    let router = app::router(AppState {
+    let metrics = if config.metrics {
+        metrics::Metrics::new()
+    } else {
+        metrics::Metrics::off()
+    };
+    let ws = ws::WsSettings {
+        metrics: metrics.clone(),
+        ..ws::WsSettings::new(config)
+    };
+    let state = AppState {
         schema,
         db,
         chat_bus: bus,
         statements,
         limits: app::HttpLimits::new(config),
-        ws: ws::WsSettings::new(config),
-    });
+        ws,
+        metrics,
+    };
+    let metrics_router = (config.metrics && config.metrics_addr.is_some())
+        .then(|| app::metrics_router(state.clone()));
+    let router = app::router(state, config.metrics && config.metrics_addr.is_none());
     let router = match cors {
         Some(cors) => router.layer(cors),
         None => router,
     };
     Ok(App {
         router,
+        metrics_router,
         trusted_documents,
     })
 }

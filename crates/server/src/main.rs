@@ -121,6 +121,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(trusted) = app.trusted_documents {
         server::trusted::reload_on_hangup(trusted).context("cannot listen for SIGHUP")?;
     }
+    if let (Some(metrics), Some(addr)) = (app.metrics_router, config.metrics_addr) {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} for the metrics"))?;
+        tracing::info!("serving metrics on http://{addr}/metrics");
+        let settings = connections;
+        tokio::spawn(async move {
+            if let Err(err) =
+                server::serve(listener, metrics, settings, server::shutdown_signal()).await
+            {
+                tracing::error!(error = %err, "the metrics listener stopped");
+            }
+        });
+    }
     let router = app.router;
     let listener = TcpListener::bind(config.addr)
         .await

@@ -168,7 +168,14 @@ pub(crate) fn refuse(
         .headers_mut()
         .insert(header::CONTENT_TYPE, media_type.content_type());
     response
+        .extensions_mut()
+        .insert(Refused(crate::metrics::code_label(code)));
+    response
 }
+
+/// The code of a [`refuse`]d request, left on the response for the metrics.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Refused(pub(crate) &'static str);
 
 /// Seconds a client is asked to wait (`Retry-After`) when the database is unavailable.
 const DATABASE_RETRY_AFTER_SECS: u64 = 1;
@@ -198,6 +205,9 @@ pub(crate) fn database_unavailable(
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, media_type.content_type());
+    response
+        .extensions_mut()
+        .insert(Refused(code::DATABASE_UNAVAILABLE));
     response
 }
 

@@ -5,15 +5,17 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_graphql::futures_util::stream::BoxStream;
+use async_graphql::parser::types::OperationType;
 use async_graphql::{Data, Executor, Request, Response};
 use futures_util::{Stream, StreamExt};
 use graph::time_limit::OperationTimeout;
 use uuid::Uuid;
 
 use crate::app::RequestId;
+use crate::metrics::{self, Metrics, Transport};
 use crate::respond::stamp_request_id;
 
 #[derive(Clone)]
@@ -21,6 +23,7 @@ pub(super) struct SocketExecutor {
     pub(super) api: graph::Api,
     /// How long a query or mutation may run.
     pub(super) timeout: Duration,
+    pub(super) metrics: Metrics,
 }
 
 impl Executor for SocketExecutor {
@@ -46,13 +49,36 @@ impl Executor for SocketExecutor {
             request_id = %id.0,
             operation = request.operation_name.as_deref().unwrap_or_default(),
         );
-        let stream = {
+        let started = Instant::now();
+        let (ty, stream) = {
             let _entered = span.enter();
             self.api
-                .execute_stream(request.data(OperationTimeout(self.timeout)), session_data)
+                .open_stream(request.data(OperationTimeout(self.timeout)), session_data)
         };
+        let metrics = self.metrics.clone();
+        let subscribes = ty
+            .as_ref()
+            .is_some_and(|operation| operation.ty == OperationType::Subscription);
+        // Held by the stream: the subscription counts as running until the stream ends.
+        let running = subscribes.then(|| metrics.subscription());
+        let mut first = true;
         InSpan { stream, span }
             .map(move |mut response| {
+                let _running = &running;
+                if first {
+                    // The first answer tells how the operation went: a subscription's
+                    // first event, or a query's only response.
+                    first = false;
+                    metrics.request(
+                        Transport::WebSocket,
+                        metrics::operation_label(ty.as_ref().map(|operation| operation.ty)),
+                        metrics::outcome(&response.errors),
+                    );
+                    if !subscribes {
+                        let name = ty.as_ref().and_then(|operation| operation.name.as_deref());
+                        metrics.duration(name, started.elapsed());
+                    }
+                }
                 stamp_request_id(&mut response.errors, id);
                 response
             })

@@ -133,6 +133,8 @@ pub struct WsSettings {
     pub max_sockets_per_user: usize,
     /// The sockets open now.
     pub sockets: Sockets,
+    /// Where operations over a socket are counted.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl WsSettings {
@@ -146,6 +148,7 @@ impl WsSettings {
             max_sockets: config.ws_max_sockets,
             max_sockets_per_user: config.ws_max_sockets_per_user,
             sockets: Sockets::default(),
+            metrics: crate::metrics::Metrics::off(),
         }
     }
 }
@@ -230,6 +233,7 @@ async fn serve<F, R>(
     let executor = SocketExecutor {
         api: schema,
         timeout: settings.operation_timeout,
+        metrics: settings.metrics.clone(),
     };
     let graphql = GraphQLWebSocket::new_with_pair(outbound, inbound, executor, protocol)
         .on_connection_init(move |payload| {
