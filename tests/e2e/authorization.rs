@@ -5,6 +5,9 @@
 //! change the world's rows; a refused one must carry the exact `extensions.code`, a null
 //! field, and leave every row of the world exactly as it was.
 
+// Over 450 lines because it is one table-driven matrix: the world, the actors and every
+// operation with its expected outcome per actor belong together, read against one policy.
+
 use std::time::Instant;
 
 use entity::role::Role;
