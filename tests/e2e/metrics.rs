@@ -315,3 +315,50 @@ async fn operations_over_a_websocket_are_counted_and_subscriptions_gauged() {
     ws.send(json!({ "id": "chat", "type": "complete" })).await;
     scrape_until(&app, active, 0.0).await;
 }
+
+#[tokio::test]
+async fn rate_limit_refusals_are_counted_by_limit() {
+    let app = TestApp::spawn_with_config(|config| config.chat_sends_per_minute = 1).await;
+    let trio = crate::chat::trio(&app).await;
+    let limited = "workgraph_rate_limited_total";
+    assert_eq!(value(&scrape(&app).await, limited, &[]), 0.0);
+    crate::chat::send(&app, &trio.ann, &trio.bo.email, "one").await;
+    let refused = crate::chat::try_send(&app, Some(&trio.ann.token), &trio.bo.email, "two").await;
+    assert_eq!(refused.error_code(), "RATE_LIMITED");
+    let samples = scrape(&app).await;
+    assert_eq!(value(&samples, limited, &[("limit", "chat_send")]), 1.0);
+    assert_eq!(value(&samples, limited, &[("limit", "log_in")]), 0.0);
+}
+
+#[tokio::test]
+async fn chat_fan_out_lag_is_recorded_per_delivery() {
+    let app = TestApp::spawn().await;
+    let trio = crate::chat::trio(&app).await;
+    let lag = "workgraph_chat_fanout_lag_seconds_count";
+    assert_eq!(value(&scrape(&app).await, lag, &[]), 0.0);
+    let mut ws = crate::chat_live::subscribed(&app, WsProtocol::TransportWs, &trio.ann.token).await;
+    crate::chat_live::until_live(&app, &trio.bo, &trio.ann.email, &mut [&mut ws]).await;
+    assert!(
+        value(&scrape(&app).await, lag, &[]) >= 1.0,
+        "the probes that arrived"
+    );
+}
+
+#[tokio::test]
+async fn planner_fallbacks_are_counted_by_reason() {
+    let app = TestApp::spawn().await;
+    let ann = app.sign_up("ann@example.com").await;
+    let fallbacks = "workgraph_planner_fallbacks_total";
+    let before = scrape(&app).await;
+    // Anonymous: no viewer to plan for.
+    post(&app, None, json!({ "query": "{ __typename }" })).await;
+    // Signed in, through a field the plan does not cover.
+    post(&app, Some(&ann.token), json!({ "query": "{ me { id } }" })).await;
+    let after = scrape(&app).await;
+    let delta = |reason: &str| {
+        value(&after, fallbacks, &[("reason", reason)])
+            - value(&before, fallbacks, &[("reason", reason)])
+    };
+    assert_eq!(delta("no_session"), 1.0);
+    assert_eq!(delta("unplanned_selection"), 1.0);
+}

@@ -25,6 +25,7 @@ pub mod report;
 pub mod retry;
 pub mod role;
 pub mod sliding_window;
+pub mod tally;
 pub mod task;
 pub mod time_limit;
 pub mod time_log;
@@ -98,6 +99,8 @@ pub struct Services {
     pub login_limiter: account::rate_limit::LoginLimiter,
     pub sessions: account::session::SessionSettings,
     pub chat: chat::Chat,
+    /// What the API counts for the server's metrics.
+    pub tally: tally::Tally,
 }
 
 /// How the served schema behaves beyond its types: the limits on documents, whether it
@@ -165,6 +168,7 @@ impl Services {
             .data(self.login_limiter)
             .data(self.sessions)
             .data(self.chat)
+            .data(self.tally)
     }
 }
 

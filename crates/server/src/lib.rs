@@ -43,12 +43,13 @@ pub fn default_hash_concurrency() -> usize {
 }
 
 /// The schema with the database, the services `config` asks for, chat events carried by
-/// `bus`, and the trusted documents if any.
+/// `bus`, the trusted documents if any, and what it counts for the metrics in `tally`.
 fn schema(
     db: DatabaseConnection,
     config: &Config,
     bus: ChatBus,
     trusted: Option<&trusted::TrustedFile>,
+    tally: graph::tally::Tally,
 ) -> anyhow::Result<graph::Api> {
     let hash_concurrency = config
         .hash_concurrency
@@ -65,6 +66,7 @@ fn schema(
             ttl: chrono::Duration::days(i64::from(config.session_ttl_days)),
         },
         chat,
+        tally,
     };
     let settings = graph::Settings {
         limits: graph::query_limits::Limits {
@@ -114,12 +116,19 @@ pub async fn build(mut db: DatabaseConnection, config: &Config) -> anyhow::Resul
     db.set_metric_callback(move |_| counter.increment());
     let cors = cors::layer(&config.cors_origins)?;
     let bus = chat::bus(&db, config).await?;
-    let schema = schema(db.clone(), config, bus.clone(), trusted_documents.as_ref())?;
+    let tally = graph::tally::Tally::default();
     let metrics = if config.metrics {
-        metrics::Metrics::new()
+        metrics::Metrics::new(&tally)
     } else {
         metrics::Metrics::off()
     };
+    let schema = schema(
+        db.clone(),
+        config,
+        bus.clone(),
+        trusted_documents.as_ref(),
+        tally,
+    )?;
     let ws = ws::WsSettings {
         metrics: metrics.clone(),
         ..ws::WsSettings::new(config)

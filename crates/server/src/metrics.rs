@@ -125,9 +125,11 @@ fn latency_histogram() -> Histogram {
 }
 
 impl Metrics {
-    /// Metrics that record, registered under `workgraph_`.
-    pub fn new() -> Self {
+    /// Metrics that record, registered under `workgraph_`, with what the API counts in
+    /// `tally`.
+    pub fn new(tally: &graph::tally::Tally) -> Self {
         let mut registry = Registry::with_prefix("workgraph");
+        tally.register(&mut registry);
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "graphql_requests",
@@ -320,7 +322,7 @@ mod tests {
 
     #[test]
     fn names_past_the_cap_share_one_label() {
-        let metrics = Metrics::new();
+        let metrics = Metrics::new(&graph::tally::Tally::default());
         let Some(families) = &metrics.0 else {
             panic!("metrics are on");
         };

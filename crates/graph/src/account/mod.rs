@@ -14,6 +14,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::context::ContextExt;
 use crate::error::{DbResultExt, Error, Result, UniqueKey};
+use crate::tally::{Limit, Tally};
 use crate::user::User;
 use crate::validate;
 use password::{Password, Passwords};
@@ -133,7 +134,10 @@ impl AccountMutation {
         let email = input.email.trim().to_lowercase();
         let address = ctx.client_addr();
         let limiter = ctx.service::<LoginLimiter>()?;
-        limiter.check(&email, address)?;
+        if let Err(refused) = limiter.check(&email, address) {
+            ctx.service::<Tally>()?.rate_limited(Limit::LogIn);
+            return Err(refused);
+        }
 
         let db = ctx.db()?;
         // No account has an over-long address or one with NUL in it (which PostgreSQL's

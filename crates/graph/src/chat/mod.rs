@@ -36,6 +36,7 @@ use crate::error::{Error, Result};
 use crate::loaders::{self, UserByEmail, UserById};
 use crate::policy;
 use crate::retry;
+use crate::tally::{Limit, Tally};
 use crate::user::User;
 use crate::validate;
 
@@ -404,7 +405,10 @@ impl ChatMutation {
                     .is_ok_and(|content| content == input.content)
         };
         let insert = || async {
-            chat.limiter.take(me.id)?;
+            if let Err(refused) = chat.limiter.take(me.id) {
+                ctx.service::<Tally>()?.rate_limited(Limit::ChatSend);
+                return Err(refused);
+            }
             let reachable = policy::reachable_by_chat(db, me.id, &recipient).await?;
             if !policy::send_message(reachable).is_allowed() {
                 return Err(Error::Forbidden);

@@ -12,6 +12,7 @@ use crate::account::session;
 use crate::context::{ContextExt, Viewer};
 use crate::error::{Error, Result};
 use crate::policy;
+use crate::tally::Tally;
 
 /// Chat pushes.
 #[derive(Default)]
@@ -42,6 +43,7 @@ impl ChatSubscription {
             viewer,
             me,
             done: false,
+            tally: ctx.data_opt::<Tally>().cloned(),
         };
         Ok(async_graphql::futures_util::stream::unfold(
             listening,
@@ -58,6 +60,8 @@ struct Listening {
     viewer: Viewer,
     me: Party,
     done: bool,
+    /// Where the time a message took to arrive is recorded.
+    tally: Option<Tally>,
 }
 
 /// A subscriber fell behind the bus by this many events.
@@ -93,6 +97,9 @@ impl Listening {
                         message.recipient_email == self.me.email,
                     );
                     if readable.is_allowed() {
+                        if let Some(tally) = &self.tally {
+                            tally.fanout_lag(Utc::now() - message.created_at);
+                        }
                         return Some((Ok(Message(message.clone())), self));
                     }
                 }

@@ -34,6 +34,7 @@ use async_graphql::{Request, Response, ServerResult, Variables};
 use sea_orm::DatabaseConnection;
 
 use crate::context::Authentication;
+use crate::tally::{Fallback, Tally};
 
 /// Where a planned operation's response body is left for the transport to finish: it holds
 /// `{"data":` and the `data` (JSON), and the transport appends the rest of the response
@@ -124,6 +125,7 @@ impl Extension for PlannerExtension {
             ctx.data_opt::<Authentication>(),
             ctx.data_opt::<DatabaseConnection>(),
         ) else {
+            tally(ctx, Fallback::NoSession);
             tracing::debug!(reason = "no session", "operation not planned");
             return next.run(ctx, operation_name).await;
         };
@@ -133,6 +135,7 @@ impl Extension for PlannerExtension {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         let Some(plan) = shape::plan(&document, requested.as_deref(), &variables) else {
+            tally(ctx, Fallback::Unplanned);
             tracing::debug!(
                 reason = "outside the planned types",
                 "operation not planned"
@@ -145,9 +148,23 @@ impl Extension for PlannerExtension {
                 Response::default()
             }
             Err(stop) => {
+                tally(
+                    ctx,
+                    match stop {
+                        json::Stop::Database(_) => Fallback::Database,
+                        json::Stop::Fallback(_) | json::Stop::Write(_) => Fallback::Resolvers,
+                    },
+                );
                 tracing::debug!(reason = %stop, "plan stopped");
                 next.run(ctx, operation_name).await
             }
         }
+    }
+}
+
+/// Counts a fallback in the API's [`Tally`], when the schema has one.
+fn tally(ctx: &ExtensionContext<'_>, reason: Fallback) {
+    if let Some(tally) = ctx.data_opt::<Tally>() {
+        tally.plan_fallback(reason);
     }
 }
