@@ -22,7 +22,7 @@ use tracing::Span;
 
 use crate::app::{AppState, HttpLimits, OwnStatements, RequestId, refusal};
 use crate::media_type::MediaType;
-use crate::metrics::{self, Transport};
+use crate::metrics::{self, Timed, Transport};
 use crate::respond::{database_unavailable, refuse, respond, stamp_request_id};
 
 /// Reads and drops the body of a request refused for its headers, within the request
@@ -380,15 +380,15 @@ impl Call {
                 metrics::outcome(&response.errors),
             );
         }
-        match operations.as_slice() {
-            [operation] => metrics.duration(
+        let timed = match operations.as_slice() {
+            [operation] => Timed::Operation(
                 operation
                     .as_ref()
                     .and_then(|operation| operation.name.as_deref()),
-                started.elapsed(),
             ),
-            _ => metrics.batch_duration(started.elapsed()),
-        }
+            _ => Timed::Batch,
+        };
+        metrics.duration(timed, started.elapsed());
         for (response, planned) in responses.iter_mut().zip(&planned) {
             stamp_request_id(&mut response.errors, self.request_id);
             // Debug builds report the count to the client, so tests can hold the N+1 line

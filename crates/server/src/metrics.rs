@@ -8,12 +8,12 @@
 //!
 //! Label values are bounded: a transport and an operation type are one of a few words, an
 //! outcome is `ok` or one of the codes of [`graph::error::code::ALL`] (anything else is
-//! `OTHER`), and an operation name is one of the first [`MAX_OPERATION_NAMES`] names the
-//! instance has answered; later ones are `(other)`, an operation without a name
-//! `(anonymous)` and a batch `(batch)`.
+//! `OTHER`), and the latency family has a series for at most about [`MAX_OPERATION_NAMES`]
+//! operation names (the first the instance answered); later ones are `(other)`, an
+//! operation without a name `(anonymous)` and a batch `(batch)`.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_graphql::parser::types::OperationType;
@@ -116,7 +116,8 @@ struct Families {
     db_connections: Family<StateLabels, Gauge>,
     websockets: Gauge,
     subscriptions: Gauge,
-    names: Mutex<HashSet<String>>,
+    /// How many operation names have a latency series.
+    named: AtomicUsize,
 }
 
 fn latency_histogram() -> Histogram {
@@ -177,17 +178,13 @@ impl Metrics {
             db_connections,
             websockets,
             subscriptions,
-            names: Mutex::new(HashSet::new()),
+            named: AtomicUsize::new(0),
         })))
     }
 
     /// Metrics that record nothing.
     pub fn off() -> Self {
         Self(None)
-    }
-
-    pub fn is_on(&self) -> bool {
-        self.0.is_some()
     }
 
     /// Counts one answered operation.
@@ -204,25 +201,16 @@ impl Metrics {
         }
     }
 
-    /// Records how long an operation named `name` took (`None`: anonymous).
-    pub fn duration(&self, name: Option<&str>, took: Duration) {
+    /// Records how long `what` took.
+    pub fn duration(&self, what: Timed<'_>, took: Duration) {
         if let Some(families) = &self.0 {
-            let operation_name = families.name_label(name);
+            let operation_name = match what {
+                Timed::Operation(name) => families.name_label(name),
+                Timed::Batch => "(batch)".to_owned(),
+            };
             families
                 .durations
                 .get_or_create(&NameLabels { operation_name })
-                .observe(took.as_secs_f64());
-        }
-    }
-
-    /// Records how long a batch took.
-    pub fn batch_duration(&self, took: Duration) {
-        if let Some(families) = &self.0 {
-            families
-                .durations
-                .get_or_create(&NameLabels {
-                    operation_name: "(batch)".to_owned(),
-                })
                 .observe(took.as_secs_f64());
         }
     }
@@ -265,6 +253,15 @@ impl Metrics {
     }
 }
 
+/// What a latency is recorded for.
+#[derive(Debug, Clone, Copy)]
+pub enum Timed<'a> {
+    /// One operation, by name (`None`: anonymous).
+    Operation(Option<&'a str>),
+    /// A batch, as one.
+    Batch,
+}
+
 /// A running subscription, counted until dropped ([`Metrics::subscription`]).
 pub struct Running(Option<Gauge>);
 
@@ -277,17 +274,22 @@ impl Drop for Running {
 }
 
 impl Families {
+    /// `name`'s label: its own when it has a latency series already, or while fewer than
+    /// [`MAX_OPERATION_NAMES`] names have one; else `(other)`. Two requests at once may
+    /// count one new name twice: the bound holds, it is not exact.
     fn name_label(&self, name: Option<&str>) -> String {
         let Some(name) = name else {
             return "(anonymous)".to_owned();
         };
-        let mut names = self.names.lock().unwrap_or_else(PoisonError::into_inner);
-        if names.contains(name) {
-            return name.to_owned();
+        let labels = NameLabels {
+            operation_name: name.to_owned(),
+        };
+        if self.durations.get(&labels).is_some() {
+            return labels.operation_name;
         }
-        if names.len() < MAX_OPERATION_NAMES {
-            names.insert(name.to_owned());
-            return name.to_owned();
+        if self.named.load(Ordering::Relaxed) < MAX_OPERATION_NAMES {
+            self.named.fetch_add(1, Ordering::Relaxed);
+            return labels.operation_name;
         }
         "(other)".to_owned()
     }
@@ -327,10 +329,12 @@ mod tests {
             panic!("metrics are on");
         };
         for n in 0..MAX_OPERATION_NAMES {
-            assert_eq!(
-                families.name_label(Some(&format!("op{n}"))),
-                format!("op{n}")
-            );
+            let name = format!("op{n}");
+            metrics.duration(Timed::Operation(Some(&name)), Duration::ZERO);
+            let series = NameLabels {
+                operation_name: name,
+            };
+            assert!(families.durations.get(&series).is_some());
         }
         assert_eq!(families.name_label(Some("op0")), "op0");
         assert_eq!(families.name_label(Some("late")), "(other)");

@@ -15,7 +15,7 @@ use graph::time_limit::OperationTimeout;
 use uuid::Uuid;
 
 use crate::app::RequestId;
-use crate::metrics::{self, Metrics, Transport};
+use crate::metrics::{self, Metrics, Timed, Transport};
 use crate::respond::stamp_request_id;
 
 #[derive(Clone)]
@@ -76,7 +76,7 @@ impl Executor for SocketExecutor {
                     );
                     if !subscribes {
                         let name = ty.as_ref().and_then(|operation| operation.name.as_deref());
-                        metrics.duration(name, started.elapsed());
+                        metrics.duration(Timed::Operation(name), started.elapsed());
                     }
                 }
                 stamp_request_id(&mut response.errors, id);
